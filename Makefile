@@ -1,0 +1,131 @@
+# redisapp: build, test, bench. `make help` lists the targets.
+# Project flags go in APP_CFLAGS/APP_LDFLAGS and come first; the user's CFLAGS/LDFLAGS are kept.
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS       := libmicrohttpd hiredis libcjson
+PREFIX     ?= /usr/local
+PYTHON     := /usr/bin/python3
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wwrite-strings -Wformat=2 -Wvla -Wpointer-arith -fno-common -Werror
+
+# Each flag set builds into its own folder: build/release (the default), build/asan.
+ifdef SANITIZE
+VARIANT     := asan
+OPT         := -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+SAN_LDFLAGS := -fsanitize=$(SANITIZE)
+else
+VARIANT     := release
+OPT         := -O2
+SAN_LDFLAGS :=
+endif
+
+BUILD      := build/$(VARIANT)
+APP_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -g $(OPT) $(WARN) -MMD -MP \
+              $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+APP_LDFLAGS = $(SAN_LDFLAGS) -pthread
+APP_LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+SOURCES      := $(sort $(wildcard app/*.c))
+OBJECTS      := $(SOURCES:app/%.c=$(BUILD)/app/%.o)
+LIB_OBJECTS  := $(filter-out $(BUILD)/app/main.o,$(OBJECTS))
+UNIT_SOURCES := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS    := $(UNIT_SOURCES:tests/unit/%.c=$(BUILD)/tests/%)
+BINARY       := $(BUILD)/redisapp
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps test unit integration check asan-check bench run format format-check \
+        install clean help
+
+all: build/redisapp
+
+# The release binary is also at build/redisapp, the path the README names.
+build/redisapp: build/release/redisapp
+	$(Q)cp $< $@
+
+$(BINARY): $(OBJECTS)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(APP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(APP_LIBS)
+
+$(BUILD)/app/%.o: app/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(APP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJECTS) tests/unit/check.h
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(APP_CFLAGS) -Iapp $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJECTS) \
+	    $(APP_LDFLAGS) $(LDFLAGS) $(APP_LIBS)
+
+ifneq ($(VARIANT),release)
+build/release/redisapp:
+	$(Q)$(MAKE) --no-print-directory SANITIZE= build/release/redisapp
+endif
+
+# --- dependencies -------------------------------------------------------------------------
+deps:
+	$(Q)sh tests/deps.sh
+
+# --- tests --------------------------------------------------------------------------------
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do echo "  UNIT  $$t"; $$t || exit 1; done
+
+integration: $(BINARY)
+	$(Q)REDISAPP_BIN=$(CURDIR)/$(BINARY) $(PYTHON) -m unittest discover -s tests/integration \
+	    -t . -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
+
+check: unit integration
+
+asan-check:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined check
+
+# The README's test command: installs what is missing, then runs every test, optimised and
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory asan-check
+	@echo "  all tests passed"
+
+# --- running and measuring ----------------------------------------------------------------
+run: build/redisapp
+	$(Q)sh tests/run-local.sh
+
+bench: build/redisapp
+	$(Q)$(PYTHON) bench/bench.py $(BENCH_ARGS)
+
+# --- housekeeping -------------------------------------------------------------------------
+format:
+	$(Q)clang-format -i app/*.c app/*.h tests/unit/*.c tests/unit/*.h
+
+format-check:
+	$(Q)clang-format --dry-run --Werror app/*.c app/*.h tests/unit/*.c tests/unit/*.h
+
+install: build/redisapp
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/redisapp/static
+	install -m 755 build/redisapp $(DESTDIR)$(PREFIX)/bin/redisapp
+	cp -R static/. $(DESTDIR)$(PREFIX)/share/redisapp/static/
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make            build build/redisapp"
+	@echo "make deps       install missing build and test packages (Debian)"
+	@echo "make test       deps, then every test, optimised and under ASan+UBSan"
+	@echo "make unit       C unit tests"
+	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
+	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
+	@echo "make run        start a local redis-server if none answers, then the server"
+	@echo "make bench      wrk benchmark beside nginx and redis-benchmark"
+	@echo "make format     clang-format the C sources"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
+
+-include $(OBJECTS:.o=.d)

@@ -1,0 +1,368 @@
+/* libmicrohttpd glue for one worker: request state from the URI callback, the access handler's
+ * phases (headers -> body -> dispatch -> suspended -> respond), responses built from
+ * struct response, connection accounting and the access log at completion. Answers are queued
+ * only from the second handler call on, because queueing in the first call makes 0.9.75 close
+ * keep-alive connections. Worker thread only (MHD runs in external-epoll mode). */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "request.h"
+#include "routes.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define HTTP_MAX_BODY_BYTES         (64 * 1024)
+#define HTTP_CONNECTION_MEMORY_BYTES (16 * 1024) /* bounds the request line and headers */
+#define TEXT                        "text/plain; charset=utf-8"
+
+/* Values of request.http_phase. */
+enum http_phase {
+    PHASE_NEW,       /* no handler call yet */
+    PHASE_HEADERS,   /* first handler call done: route or error answer decided */
+    PHASE_WAITING,   /* suspended until request_complete() */
+    PHASE_RESPONDED, /* the answer is ready or queued */
+};
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct worker *worker;
+    struct app *app;
+    bool accepting;
+};
+
+static enum request_method parse_method(const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0) return METHOD_GET;
+    if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) return METHOD_HEAD;
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) return METHOD_POST;
+    return METHOD_OTHER;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    struct http_server *server = cls;
+    struct request *req = worker_request_acquire(server->worker);
+    size_t len = strlen(uri);
+
+    req->connection = connection;
+    req->start_ns = clock_now_ns();
+    if (len > URLPATH_MAX_BYTES) {
+        memcpy(req->target, uri, URLPATH_MAX_BYTES);
+        req->target[URLPATH_MAX_BYTES] = '\0';
+        req->target_status = URLPATH_TOO_LONG;
+    } else {
+        memcpy(req->target, uri, len + 1);
+        req->target_status = urlpath_decode(req->target, req->path, sizeof(req->path),
+                                            &req->query);
+    }
+    return req;
+}
+
+const char *request_header(struct request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+}
+
+void request_complete(struct request *req)
+{
+    req->http_phase = PHASE_RESPONDED;
+    MHD_resume_connection(req->connection);
+    worker_schedule_http(req->worker);
+}
+
+static bool add_header(struct MHD_Response *r, const char *name, const char *value)
+{
+    return value == NULL || value[0] == '\0' || MHD_add_response_header(r, name, value) == MHD_YES;
+}
+
+static struct MHD_Response *build_response(struct http_server *server, struct request *req)
+{
+    struct response *res = &req->response;
+    struct MHD_Response *r;
+    char retry_after[16];
+    bool ok;
+
+    if (res->file_fd >= 0) {
+        r = MHD_create_response_from_fd64(res->file_size, res->file_fd);
+        if (r != NULL) res->file_fd = -1; /* MHD closes it */
+    } else {
+        r = MHD_create_response_from_buffer(res->body_len, (void *)res->body,
+                                            MHD_RESPMEM_PERSISTENT);
+    }
+    if (r == NULL) return NULL;
+    snprintf(retry_after, sizeof(retry_after), "%u", res->retry_after_s);
+    ok = add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type) &&
+         add_header(r, MHD_HTTP_HEADER_ALLOW, res->allow) &&
+         add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, res->cache_control) &&
+         add_header(r, MHD_HTTP_HEADER_ETAG, res->etag) &&
+         add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, res->last_modified) &&
+         add_header(r, MHD_HTTP_HEADER_LOCATION, res->location) &&
+         add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, res->retry_after_s ? retry_after : NULL);
+    /* while draining every answer closes its connection, so a load balancer never reuses one
+     * that is about to go away */
+    if (ok && atomic_load_explicit(&server->app->draining, memory_order_relaxed))
+        ok = add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (!ok) {
+        MHD_destroy_response(r);
+        return NULL;
+    }
+    return r;
+}
+
+static enum MHD_Result send_response(struct http_server *server, struct request *req)
+{
+    struct MHD_Response *r = build_response(server, req);
+    enum MHD_Result ret;
+
+    req->http_phase = PHASE_RESPONDED;
+    if (r == NULL) return MHD_NO; /* MHD closes the connection */
+    ret = MHD_queue_response(req->connection, req->response.status, r);
+    MHD_destroy_response(r); /* the queued response keeps its own reference */
+    return ret;
+}
+
+/* First call: the request line and headers are in. Decides the route or the error answer.
+ * Returns true when the answer must go out at once (and close the connection). */
+static bool start_request(struct request *req, const char *method)
+{
+    const char *length;
+    unsigned long long content_length;
+
+    req->http_phase = PHASE_HEADERS;
+    req->method = parse_method(method);
+    req->method_name = method;
+    length = request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length != NULL && sscanf(length, "%llu", &content_length) == 1 &&
+        content_length > HTTP_MAX_BODY_BYTES) {
+        /* answered before the body is read, so the connection closes instead of reading it */
+        response_set_static(&req->response, 413, TEXT, "request body too large\n");
+        return true;
+    }
+    if (req->target_status == URLPATH_TOO_LONG) {
+        response_set_static(&req->response, 414, TEXT, "request target too long\n");
+        return false;
+    }
+    if (req->target_status != URLPATH_OK) {
+        response_set_static(&req->response, 400, TEXT,
+                            "malformed path: bad %-escape, encoded '/' or '\\', or a control "
+                            "character\n");
+        return false;
+    }
+    req->route = routes_find(req->path);
+    if (req->route == NULL) {
+        response_set_static(&req->response, 404, TEXT, "not found\n");
+        return false;
+    }
+    req->is_probe = req->route->is_probe;
+    if ((req->route->methods & req->method) == 0) {
+        response_printf(&req->response, 405, TEXT, "method %.16s not allowed; allowed: %s\n",
+                        method, routes_allow_header(req->route->methods));
+        req->response.allow = routes_allow_header(req->route->methods);
+    }
+    return false;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *server = cls;
+    struct request *req = *con_cls;
+
+    (void)url; /* MHD's unescaped URL hides %00 and %2f: the raw target is used instead */
+    (void)version;
+    (void)upload_data;
+    (void)connection;
+    if (req == NULL) return MHD_NO;
+    if (req->http_phase == PHASE_NEW)
+        return start_request(req, method) ? send_response(server, req) : MHD_YES;
+    if (*upload_data_size != 0) {
+        /* no route takes a body yet: count and drop it, refuse past the limit */
+        req->body_bytes += *upload_data_size;
+        *upload_data_size = 0;
+        if (req->body_bytes > HTTP_MAX_BODY_BYTES) {
+            response_set_static(&req->response, 413, TEXT, "request body too large\n");
+            return send_response(server, req);
+        }
+        return MHD_YES;
+    }
+    if (req->http_phase == PHASE_RESPONDED) return send_response(server, req);
+    if (req->http_phase == PHASE_WAITING) return MHD_YES; /* resumed early: nothing to send */
+    if (req->response.status == 0 && req->route->handle(req) == HANDLER_PENDING) {
+        req->http_phase = PHASE_WAITING;
+        MHD_suspend_connection(req->connection);
+        return MHD_YES;
+    }
+    return send_response(server, req);
+}
+
+static const char *termination_reason(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK: return NULL;
+    case MHD_REQUEST_TERMINATED_WITH_ERROR: return "error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "idle-timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR: return "client-closed";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client-aborted";
+    default: return "closed";
+    }
+}
+
+static void client_address(struct MHD_Connection *connection, char *out, size_t out_size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info != NULL ? info->client_addr : NULL;
+
+    snprintf(out, out_size, "-");
+    if (sa != NULL && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)out_size);
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+                  (socklen_t)out_size);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *server = cls;
+    struct request *req = *con_cls;
+    char client[INET6_ADDRSTRLEN];
+
+    if (req == NULL) return;
+    client_address(connection, client, sizeof(client));
+    worker_log_access(server->worker, req, client,
+                      req->http_phase == PHASE_RESPONDED ? req->response.status : 0,
+                      termination_reason(toe));
+    request_cleanup(req);
+    worker_request_release(server->worker, req);
+    *con_cls = NULL;
+}
+
+static const struct sockaddr *connection_address(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    return info != NULL ? info->client_addr : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *server = cls;
+    const struct sockaddr *addr = connection_address(connection);
+
+    (void)socket_context;
+    if (addr == NULL) return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        ip_limit_opened(server->app->ip_limit, addr);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        ip_limit_closed(server->app->ip_limit, addr);
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct http_server *server = cls;
+    static struct log_dedupe refused_log = LOG_DEDUPE_INIT;
+
+    (void)addrlen;
+    if (ip_limit_allows(server->app->ip_limit, addr)) return MHD_YES;
+    log_dedupe_report(&refused_log, LOG_WARN,
+                      "http: refusing connections from a client at its limit "
+                      "(--max-connections-per-ip / MAX_CONNECTIONS_PER_IP)");
+    return MHD_NO;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char message[512];
+    size_t len;
+
+    (void)cls;
+    if (!log_enabled(LOG_DEBUG)) return; /* MHD reports every client mishap: debug only */
+    vsnprintf(message, sizeof(message), fmt, ap);
+    len = strlen(message);
+    while (len > 0 && message[len - 1] == '\n')
+        message[--len] = '\0';
+    log_debug("http: %s", message);
+}
+
+struct http_server *http_server_start(struct worker *w, struct app *app, int listen_fd,
+                                      int connection_limit)
+{
+    struct http_server *server = xcalloc(1, sizeof(*server));
+    const struct config *cfg = app->cfg;
+
+    server->worker = w;
+    server->app = app;
+    server->daemon = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, on_accept, server,
+        on_request, server, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONNECTION_MEMORY_BYTES, MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, server, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, server,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+    if (server->daemon == NULL) {
+        log_error("http: cannot start libmicrohttpd on the listening socket");
+        free(server);
+        return NULL;
+    }
+    server->accepting = true;
+    return server;
+}
+
+int http_server_fd(const struct http_server *server)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+
+    return info != NULL ? info->epoll_fd : -1;
+}
+
+void http_server_run(struct http_server *server)
+{
+    MHD_run(server->daemon);
+}
+
+int64_t http_server_timeout_ms(struct http_server *server)
+{
+    MHD_UNSIGNED_LONG_LONG timeout;
+
+    if (MHD_get_timeout(server->daemon, &timeout) != MHD_YES) return -1;
+    return timeout > INT32_MAX ? INT32_MAX : (int64_t)timeout;
+}
+
+void http_server_stop_accepting(struct http_server *server)
+{
+    if (!server->accepting) return;
+    /* the listening socket is shared and owned by main(): MHD hands it back, never closes it */
+    MHD_quiesce_daemon(server->daemon);
+    server->accepting = false;
+}
+
+void http_server_free(struct http_server *server)
+{
+    if (server == NULL) return;
+    http_server_stop_accepting(server);
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}
+
+const char *http_library_version(void)
+{
+    return MHD_get_version();
+}

@@ -1,0 +1,92 @@
+/* Diagnostic log: formats a line into a stack buffer and writes it with one write(2).
+ * The level is set once at startup and only read afterwards. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_level current_level = LOG_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_set_level(enum log_level level)
+{
+    current_level = level;
+}
+
+bool log_enabled(enum log_level level)
+{
+    return level <= current_level;
+}
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(name, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void log_format_time(char *out, unsigned long out_size)
+{
+    struct timespec now;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    n = strftime(out, out_size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, out_size - n, ".%03ldZ", now.tv_nsec / 1000000);
+}
+
+void log_message(enum log_level level, const char *fmt, ...)
+{
+    char line[2048];
+    size_t used;
+    int n;
+    va_list ap;
+
+    if (!log_enabled(level)) return;
+    log_format_time(line, sizeof(line));
+    used = strlen(line);
+    n = snprintf(line + used, sizeof(line) - used, " %s ", level_names[level]);
+    used += (size_t)n;
+    va_start(ap, fmt);
+    n = vsnprintf(line + used, sizeof(line) - used, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    used += (size_t)n;
+    if (used > sizeof(line) - 2) used = sizeof(line) - 2; /* truncated: keep the newline */
+    line[used++] = '\n';
+    (void)!write(STDERR_FILENO, line, used);
+}
+
+bool log_dedupe_report(struct log_dedupe *slot, enum log_level level, const char *message)
+{
+    bool fresh;
+
+    pthread_mutex_lock(&slot->lock);
+    fresh = strncmp(slot->last, message, sizeof(slot->last) - 1) != 0;
+    if (fresh) snprintf(slot->last, sizeof(slot->last), "%s", message);
+    pthread_mutex_unlock(&slot->lock);
+    if (fresh) log_message(level, "%s", message);
+    return fresh;
+}
+
+bool log_dedupe_clear(struct log_dedupe *slot, char *ended, unsigned long ended_size)
+{
+    bool had;
+
+    pthread_mutex_lock(&slot->lock);
+    had = slot->last[0] != '\0';
+    if (had) snprintf(ended, ended_size, "%s", slot->last);
+    slot->last[0] = '\0';
+    pthread_mutex_unlock(&slot->lock);
+    return had;
+}

@@ -1,0 +1,145 @@
+/* Wiring only: config -> log -> listening socket -> Redis locator -> workers; then signals and
+ * the shutdown sequence (drain, join, free). Signals are handled here, synchronously, with
+ * sigtimedwait: no code runs in signal context. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+
+#include "app.h"
+#include "clock.h"
+#include "config.h"
+#include "http.h"
+#include "listener.h"
+#include "log.h"
+#include "redis_locator.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define REDISAPP_VERSION "0.1.0"
+#define SIGNAL_POLL_MS   100
+
+static void print_version(void)
+{
+    printf("redisapp %s (libmicrohttpd %s, hiredis %d.%d.%d, cJSON %s)\n", REDISAPP_VERSION,
+           http_library_version(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, cJSON_Version());
+}
+
+static void begin_drain(struct app *app, struct worker **workers, int count, int64_t timeout_ms)
+{
+    int64_t now = clock_now_ms();
+
+    if (!atomic_exchange(&app->draining, true)) {
+        atomic_store(&app->drain_started_ms, now);
+        atomic_store(&app->hard_deadline_ms, now + timeout_ms);
+    } else if (now + timeout_ms < atomic_load(&app->hard_deadline_ms)) {
+        atomic_store(&app->hard_deadline_ms, now + timeout_ms);
+    }
+    for (int i = 0; i < count; i++)
+        worker_wake(workers[i]);
+}
+
+/* Waits for SIGTERM/SIGINT and the workers' end. Returns the process exit status. */
+static int serve_until_stopped(struct app *app, struct worker **workers, int count)
+{
+    sigset_t stop_signals;
+    struct timespec poll = {0, SIGNAL_POLL_MS * 1000000L};
+    int status = 0;
+
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    for (;;) {
+        int sig = sigtimedwait(&stop_signals, NULL, &poll);
+        int finished = 0;
+
+        if (sig == SIGTERM || sig == SIGINT) {
+            if (!atomic_load(&app->draining)) {
+                log_info("shutdown: %s received: /readyz answers 503, serving until quiet "
+                         "(at most %d ms)",
+                         sig == SIGTERM ? "SIGTERM" : "SIGINT", app->cfg->shutdown_timeout_ms);
+                begin_drain(app, workers, count, app->cfg->shutdown_timeout_ms);
+            } else {
+                log_warn("shutdown: second signal: stopping now");
+                begin_drain(app, workers, count, 0);
+            }
+        }
+        for (int i = 0; i < count; i++)
+            finished += worker_finished(workers[i]);
+        if (finished > 0 && !atomic_load(&app->draining)) {
+            log_error("a worker stopped unexpectedly: shutting down");
+            status = 1;
+            begin_drain(app, workers, count, 0);
+        }
+        if (finished == count) break;
+    }
+    for (int i = 0; i < count; i++) {
+        if (worker_join(workers[i]) != 0) status = 1;
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static struct config cfg;
+    static struct app app;
+    char error[CONFIG_ERROR_MAX_BYTES];
+    struct worker **workers;
+    struct redis_locator *locator;
+    sigset_t blocked;
+    int listen_fd, status, started = 0;
+
+    switch (config_load(&cfg, argc, argv, getenv, error)) {
+    case CONFIG_SHOW_HELP: config_print_help(stdout, argv[0]); return 0;
+    case CONFIG_SHOW_VERSION: print_version(); return 0;
+    case CONFIG_INVALID: fprintf(stderr, "redisapp: %s\n", error); return 2;
+    case CONFIG_OK: break;
+    }
+    log_set_level(cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    /* every thread inherits this mask: stop signals are only taken by sigtimedwait below */
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+
+    listen_fd = listener_open(cfg.bind, cfg.port);
+    if (listen_fd < 0) return 1;
+    app.cfg = &cfg;
+    redis_target_init(&app.target);
+    app.ip_limit = ip_limit_new(cfg.max_connections_per_ip);
+    locator = redis_locator_start(&app);
+    workers = xcalloc((size_t)cfg.threads, sizeof(*workers));
+    status = locator != NULL ? 0 : 1;
+    for (int i = 0; status == 0 && i < cfg.threads; i++) {
+        workers[i] = worker_new(&app, i + 1, listen_fd);
+        if (workers[i] == NULL) status = 1;
+    }
+    for (int i = 0; status == 0 && i < cfg.threads; i++, started++) {
+        if (worker_start(workers[i]) != 0) status = 1;
+    }
+    if (status == 0) {
+        log_info("redisapp %s: instance %s listening on %s port %d, %d threads, Redis %s:%d, "
+                 "static files %s",
+                 REDISAPP_VERSION, cfg.instance_name, cfg.bind, cfg.port, cfg.threads,
+                 cfg.redis.host, cfg.redis.port, cfg.static_dir[0] ? cfg.static_dir : "off");
+        status = serve_until_stopped(&app, workers, started);
+    } else if (started > 0) {
+        begin_drain(&app, workers, started, 0);
+        serve_until_stopped(&app, workers, started);
+    }
+    for (int i = 0; i < cfg.threads; i++)
+        worker_free(workers[i]);
+    free(workers);
+    redis_locator_stop(locator);
+    ip_limit_free(app.ip_limit);
+    redis_target_cleanup(&app.target);
+    close(listen_fd);
+    if (status == 0) log_info("shutdown: done");
+    return status;
+}

@@ -1,0 +1,94 @@
+/* Request reset and response builders. No I/O. */
+#include "request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xmalloc.h"
+
+void request_init(struct request *req, struct worker *worker)
+{
+    req->worker = worker;
+    req->connection = NULL;
+    req->method = METHOD_OTHER;
+    req->method_name = "";
+    req->target[0] = '\0';
+    req->path[0] = '\0';
+    req->query = "";
+    req->target_status = URLPATH_OK;
+    req->start_ns = 0;
+    req->is_probe = false;
+    req->http_phase = 0;
+    req->route = NULL;
+    req->body_bytes = 0;
+    memset(&req->response, 0, offsetof(struct response, inline_body));
+    req->response.file_fd = -1;
+    req->hello.info = NULL;
+    req->next_free = NULL;
+}
+
+void request_cleanup(struct request *req)
+{
+    free(req->hello.info);
+    req->hello.info = NULL;
+    free(req->response.heap_body);
+    req->response.heap_body = NULL;
+    if (req->response.file_fd >= 0) close(req->response.file_fd);
+    req->response.file_fd = -1;
+}
+
+void response_set_static(struct response *res, unsigned status, const char *content_type,
+                         const char *body)
+{
+    res->status = status;
+    res->content_type = content_type;
+    res->body = body;
+    res->body_len = strlen(body);
+}
+
+void response_set_heap(struct response *res, unsigned status, const char *content_type,
+                       char *body, size_t len)
+{
+    free(res->heap_body);
+    res->status = status;
+    res->content_type = content_type;
+    res->heap_body = body;
+    res->body = body;
+    res->body_len = len;
+}
+
+void response_printf(struct response *res, unsigned status, const char *content_type,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(res->inline_body, sizeof(res->inline_body), fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n < sizeof(res->inline_body)) {
+        res->status = status;
+        res->content_type = content_type;
+        res->body = res->inline_body;
+        res->body_len = (size_t)n;
+        return;
+    }
+    {
+        char *heap = xmalloc((size_t)n + 1);
+
+        va_start(ap, fmt);
+        vsnprintf(heap, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        response_set_heap(res, status, content_type, heap, (size_t)n);
+    }
+}
+
+void response_unavailable(struct response *res, const char *reason)
+{
+    response_printf(res, 503, "text/plain; charset=utf-8", "service unavailable: %s\n", reason);
+    res->retry_after_s = 1;
+}

@@ -1,0 +1,92 @@
+/* One HTTP request as the handlers see it: method, decoded path, query, and the response they
+ * fill in. http.c creates it (from a per-worker pool), runs the route's handler, sends the
+ * response and releases it when the exchange is over. Owned by the worker thread that accepted
+ * the connection; handlers and store callbacks touch it only on that thread. */
+#ifndef APP_REQUEST_H
+#define APP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "urlpath.h"
+
+struct route;
+struct worker;
+
+enum request_method {
+    METHOD_GET = 1u << 0,
+    METHOD_HEAD = 1u << 1,
+    METHOD_POST = 1u << 2,
+    METHOD_OTHER = 1u << 3,
+};
+
+#define RESPONSE_INLINE_BYTES 192
+
+struct response {
+    unsigned status; /* 0 until a handler or http.c decides */
+    const char *content_type;
+    const char *body; /* borrowed: a literal, `inline_body` or `heap_body` */
+    size_t body_len;
+    char *heap_body; /* owned; freed when the request ends */
+    int file_fd;     /* >= 0: send this file (owned; closed when sent) instead of body */
+    uint64_t file_size;
+    const char *allow;         /* for 405 */
+    const char *cache_control; /* literal or NULL */
+    const char *location;      /* literal or NULL: redirects */
+    char etag[48];
+    char last_modified[40];
+    unsigned retry_after_s; /* 0: no Retry-After */
+    char inline_body[RESPONSE_INLINE_BYTES];
+};
+
+struct request {
+    struct worker *worker;
+    void *connection; /* http.c's, opaque elsewhere */
+    enum request_method method;
+    const char *method_name;
+    char target[URLPATH_MAX_BYTES + 1]; /* as sent, truncated for the log when too long */
+    char path[URLPATH_MAX_BYTES + 1];   /* decoded */
+    const char *query;                  /* into target: after '?', or "" */
+    enum urlpath_status target_status;
+    int64_t start_ns;
+    bool is_probe;       /* /healthz or /readyz: not counted as traffic while draining */
+    struct response response;
+    int http_phase;            /* http.c's bookkeeping: */
+    const struct route *route; /* NULL until routed */
+    size_t body_bytes;         /* request body seen so far */
+    struct store_call store_call;          /* the Redis operation in flight */
+    struct store_hello_result hello;       /* /helloworld's replies */
+    struct request *next_free;             /* the worker's pool list */
+};
+
+/* Resets `req` for a new exchange. */
+void request_init(struct request *req, struct worker *worker);
+
+/* Releases what the response owns (heap body, unsent file). */
+void request_cleanup(struct request *req);
+
+/* Value of a request header, or NULL. Implemented by http.c. Only while the handler or a store
+ * callback of this request runs. */
+const char *request_header(struct request *req, const char *name);
+
+/* Hands a pending request back to http.c to send its response. Implemented by http.c. */
+void request_complete(struct request *req);
+
+/* Fills the response with a literal body (not copied). */
+void response_set_static(struct response *res, unsigned status, const char *content_type,
+                         const char *body);
+
+/* Fills the response with a formatted body (copied: inline when short, else on the heap). */
+void response_printf(struct response *res, unsigned status, const char *content_type,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Takes ownership of `body` (from malloc) as the response body. */
+void response_set_heap(struct response *res, unsigned status, const char *content_type,
+                       char *body, size_t len);
+
+/* 503 with Retry-After and a short reason: Redis cannot answer now. */
+void response_unavailable(struct response *res, const char *reason);
+
+#endif

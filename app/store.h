@@ -1,0 +1,90 @@
+/* Redis commands as domain operations for one worker: the counter, the /query/ value, the
+ * hello-world exchange and the readiness ping. Replies are turned into a status and plain
+ * values here; the Redis reply type never leaves this module and redis_pipe.c. Each function
+ * returns 0 when the operation was queued (its callback runs later, exactly once, on the same
+ * thread) or -1 when Redis is not usable now (the callback is never called). */
+#ifndef APP_STORE_H
+#define APP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event_loop.h"
+#include "redis_target.h"
+
+struct config;
+struct store;
+
+enum store_status {
+    STORE_OK,
+    STORE_NOT_FOUND,   /* the key does not exist */
+    STORE_UNAVAILABLE, /* no answer in time, connection lost, or Redis refused for now */
+    STORE_FAILED,      /* Redis answered with an error that retrying will not fix (logged) */
+};
+
+/* Creates the worker's store and starts connecting. Borrows `cfg` and `target`. */
+struct store *store_new(struct event_loop *loop, struct redis_target *target,
+                        const struct config *cfg, const char *worker_name);
+void store_free(struct store *store);
+
+/* Sends everything queued during this loop pass. */
+void store_flush(struct store *store);
+int64_t store_next_deadline_ms(const struct store *store);
+void store_check_timers(struct store *store, int64_t now_ms);
+
+/* Shutdown: every operation still waiting is answered STORE_UNAVAILABLE now; no reconnect. */
+void store_abort(struct store *store);
+
+/* Operations waiting for Redis. */
+size_t store_pending(const struct store *store);
+
+typedef void (*store_counter_fn)(void *arg, enum store_status status, long long value);
+
+/* The value is valid only during the callback; NULL unless STORE_OK. */
+typedef void (*store_value_fn)(void *arg, enum store_status status, const char *value,
+                               size_t len);
+
+typedef void (*store_ping_fn)(void *arg, enum store_status status);
+
+#define STORE_GREETING_MAX_BYTES 128
+
+struct store_hello_result {
+    enum store_status status;
+    char greeting[STORE_GREETING_MAX_BYTES]; /* read back with GET Hi */
+    char *info;                              /* INFO text, the caller's to free() */
+    size_t info_len;
+};
+
+typedef void (*store_hello_fn)(void *arg, struct store_hello_result *result);
+
+/* Caller-owned state of one operation in flight (embedded in the request, so that no operation
+ * allocates). Must stay valid until its callback has run. */
+struct store_call {
+    struct store *store;
+    void *arg;
+    union {
+        store_counter_fn counter;
+        store_value_fn value;
+        store_ping_fn ping;
+        store_hello_fn hello;
+    } done;
+    struct store_hello_result *hello;
+    int replies_missing;
+};
+
+/* INCR count: exactly one increment, never retried. */
+int store_incr_counter(struct store *store, struct store_call *call, store_counter_fn done,
+                       void *arg);
+
+/* GET redis_app. */
+int store_get_query_value(struct store *store, struct store_call *call, store_value_fn done,
+                          void *arg);
+
+/* SET Hi <greeting>, GET Hi, INFO, pipelined; `result` must live until `done`. */
+int store_hello_world(struct store *store, struct store_call *call, const char *greeting,
+                      struct store_hello_result *result, store_hello_fn done, void *arg);
+
+/* PING: is Redis answering within the timeout? */
+int store_ping(struct store *store, struct store_call *call, store_ping_fn done, void *arg);
+
+#endif

@@ -1,0 +1,273 @@
+/* Worker thread: one event loop that drives the HTTP daemon, the Redis pipe and the access
+ * log, plus the per-worker request pool and the drain sequence after SIGTERM. A loop pass:
+ * wait -> Redis replies (resume requests) -> timers -> one MHD_run for new and resumed
+ * requests -> one write of every Redis command queued in the pass -> one access-log write. */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "access_log.h"
+#include "clock.h"
+#include "event_loop.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define DRAIN_POLL_MS 50
+
+struct worker {
+    struct app *app;
+    int index;
+    char name[32];
+    pthread_t thread;
+    bool thread_started;
+    struct event_loop loop;
+    struct loop_watch http_watch;
+    struct loop_watch wake_watch;
+    int wake_fd;
+    struct http_server *http;
+    struct store *store;
+    struct access_log access_log;
+    struct request *free_requests;
+    size_t requests_in_flight;
+    bool http_due;
+    bool accepting;
+    int64_t last_traffic_ms; /* while draining: when the last non-probe request ended */
+    int exit_status;
+    atomic_bool finished;
+};
+
+static void on_http_ready(struct loop_watch *watch, uint32_t events)
+{
+    struct worker *w = (struct worker *)((char *)watch - offsetof(struct worker, http_watch));
+
+    (void)events;
+    w->http_due = true;
+}
+
+static void on_wake(struct loop_watch *watch, uint32_t events)
+{
+    uint64_t count;
+
+    (void)events;
+    (void)!read(watch->fd, &count, sizeof(count));
+}
+
+struct worker *worker_new(struct app *app, int index, int listen_fd)
+{
+    struct worker *w = xcalloc(1, sizeof(*w));
+    const struct config *cfg = app->cfg;
+    int per_worker_limit = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
+
+    w->app = app;
+    w->index = index;
+    w->accepting = true;
+    w->wake_fd = -1;
+    snprintf(w->name, sizeof(w->name), "worker %d", index);
+    access_log_init(&w->access_log, cfg->access_log, cfg->instance_name);
+    if (event_loop_init(&w->loop) != 0) {
+        log_error("%s: epoll: %s", w->name, strerror(errno));
+        goto fail;
+    }
+    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake_fd < 0 || event_loop_add(&w->loop, &w->wake_watch, w->wake_fd, LOOP_READ,
+                                         on_wake) != 0) {
+        log_error("%s: eventfd: %s", w->name, strerror(errno));
+        goto fail;
+    }
+    w->http = http_server_start(w, app, listen_fd, per_worker_limit);
+    if (w->http == NULL) goto fail;
+    if (event_loop_add(&w->loop, &w->http_watch, http_server_fd(w->http), LOOP_READ,
+                       on_http_ready) != 0) {
+        log_error("%s: epoll: %s", w->name, strerror(errno));
+        goto fail;
+    }
+    w->store = store_new(&w->loop, &app->target, cfg, w->name);
+    return w;
+fail:
+    worker_free(w);
+    return NULL;
+}
+
+static int next_timeout_ms(struct worker *w, int64_t now)
+{
+    int64_t deadline = store_next_deadline_ms(w->store);
+    int64_t http = http_server_timeout_ms(w->http);
+    int64_t wait;
+
+    if (w->http_due) return 0;
+    if (http >= 0 && now + http < deadline) deadline = now + http;
+    if (atomic_load_explicit(&w->app->draining, memory_order_relaxed) &&
+        now + DRAIN_POLL_MS < deadline)
+        deadline = now + DRAIN_POLL_MS;
+    if (deadline == INT64_MAX) return -1;
+    wait = deadline - now;
+    if (wait < 0) return 0;
+    return wait > INT32_MAX ? INT32_MAX : (int)wait;
+}
+
+/* One step of the shutdown sequence. Returns true when the worker may stop. */
+static bool drain_step(struct worker *w, int64_t now)
+{
+    const struct config *cfg = w->app->cfg;
+    int64_t started = atomic_load(&w->app->drain_started_ms);
+    int64_t hard_deadline = atomic_load(&w->app->hard_deadline_ms);
+    int64_t quiet_since = w->last_traffic_ms > started ? w->last_traffic_ms : started;
+
+    if (w->accepting && (now - quiet_since >= cfg->drain_quiet_ms || now >= hard_deadline)) {
+        http_server_stop_accepting(w->http);
+        w->accepting = false;
+        log_debug("%s: no traffic for %d ms: stopped accepting", w->name, cfg->drain_quiet_ms);
+    }
+    if (!w->accepting && w->requests_in_flight == 0) return true;
+    if (now >= hard_deadline) {
+        /* answer everything still waiting for Redis (503), send it, then go */
+        store_abort(w->store);
+        http_server_run(w->http);
+        log_warn("%s: shutdown timeout: %zu requests were cut short", w->name,
+                 w->requests_in_flight);
+        return true;
+    }
+    return false;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    bool finished = false;
+
+    while (!finished) {
+        int64_t now = clock_now_ms();
+
+        if (event_loop_wait(&w->loop, next_timeout_ms(w, now)) < 0) {
+            log_error("%s: epoll_wait: %s", w->name, strerror(errno));
+            w->exit_status = 1;
+            store_abort(w->store);
+            break;
+        }
+        now = clock_now_ms();
+        store_check_timers(w->store, now);
+        if (w->http_due || http_server_timeout_ms(w->http) == 0) {
+            w->http_due = false;
+            http_server_run(w->http);
+        }
+        store_flush(w->store);
+        access_log_flush(&w->access_log);
+        if (atomic_load_explicit(&w->app->draining, memory_order_relaxed))
+            finished = drain_step(w, now);
+    }
+    access_log_flush(&w->access_log);
+    atomic_store(&w->finished, true);
+    return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+    int err = pthread_create(&w->thread, NULL, worker_main, w);
+
+    if (err != 0) {
+        log_error("%s: cannot start thread: %s", w->name, strerror(err));
+        return -1;
+    }
+    w->thread_started = true;
+    return 0;
+}
+
+bool worker_finished(struct worker *w)
+{
+    return atomic_load(&w->finished);
+}
+
+void worker_wake(struct worker *w)
+{
+    uint64_t one = 1;
+
+    (void)!write(w->wake_fd, &one, sizeof(one));
+}
+
+int worker_join(struct worker *w)
+{
+    if (w->thread_started) pthread_join(w->thread, NULL);
+    w->thread_started = false;
+    return w->exit_status;
+}
+
+void worker_free(struct worker *w)
+{
+    if (w == NULL) return;
+    store_free(w->store); /* answers what still waits: no suspended request remains */
+    if (w->http != NULL) http_server_free(w->http);
+    while (w->free_requests != NULL) {
+        struct request *next = w->free_requests->next_free;
+
+        free(w->free_requests);
+        w->free_requests = next;
+    }
+    if (w->wake_fd >= 0) close(w->wake_fd);
+    event_loop_cleanup(&w->loop);
+    free(w);
+}
+
+struct store *worker_store(struct worker *w)
+{
+    return w->store;
+}
+
+const struct config *worker_config(const struct worker *w)
+{
+    return w->app->cfg;
+}
+
+bool worker_is_draining(const struct worker *w)
+{
+    return atomic_load_explicit(&w->app->draining, memory_order_relaxed);
+}
+
+struct request *worker_request_acquire(struct worker *w)
+{
+    struct request *req = w->free_requests;
+
+    if (req != NULL)
+        w->free_requests = req->next_free;
+    else
+        req = xmalloc(sizeof(*req));
+    request_init(req, w);
+    w->requests_in_flight++;
+    return req;
+}
+
+void worker_request_release(struct worker *w, struct request *req)
+{
+    if (!req->is_probe && worker_is_draining(w)) w->last_traffic_ms = clock_now_ms();
+    req->next_free = w->free_requests;
+    w->free_requests = req;
+    w->requests_in_flight--;
+}
+
+void worker_schedule_http(struct worker *w)
+{
+    w->http_due = true;
+}
+
+void worker_log_access(struct worker *w, const struct request *req, const char *client,
+                       unsigned status, const char *outcome)
+{
+    struct access_entry entry = {
+        .client = client,
+        .method = req->method_name,
+        .target = req->target,
+        .status = status,
+        .bytes = req->response.file_size != 0 ? req->response.file_size : req->response.body_len,
+        .duration_ns = clock_now_ns() - req->start_ns,
+        .outcome = outcome,
+    };
+
+    access_log_append(&w->access_log, &entry);
+}
