@@ -79,7 +79,7 @@ unit: $(UNIT_BINS)
 
 integration: $(BINARY)
 	$(Q)REDISAPP_BIN=$(CURDIR)/$(BINARY) $(PYTHON) -m unittest discover -s tests/integration \
-	    -t . -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
+	    -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
 
 check: unit integration
 

@@ -59,9 +59,8 @@ void access_log_append(struct access_log *log, const struct access_entry *entry)
     else
         snprintf(status, sizeof(status), "-");
     n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s \"%s %s\" %s %llu %.3fms%s%s\n",
-                 log->cached_time, now.tv_nsec / 1000000, log->instance, entry->client,
-                 method, target, status,
-                 (unsigned long long)entry->bytes, (double)entry->duration_ns / 1e6,
+                 log->cached_time, now.tv_nsec / 1000000, log->instance, entry->client, method,
+                 target, status, (unsigned long long)entry->bytes, (double)entry->duration_ns / 1e6,
                  entry->outcome != NULL ? " " : "", entry->outcome != NULL ? entry->outcome : "");
     if (n <= 0) return;
     if ((size_t)n >= sizeof(line)) n = (int)sizeof(line) - 1;

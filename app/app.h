@@ -15,7 +15,7 @@ struct app {
     const struct config *cfg;
     struct redis_target target;
     struct ip_limit *ip_limit;
-    atomic_bool draining;           /* SIGTERM seen: /readyz 503, Connection: close */
+    atomic_bool draining; /* SIGTERM seen: /readyz 503, Connection: close */
     atomic_int_fast64_t drain_started_ms;
     atomic_int_fast64_t hard_deadline_ms; /* exit by then whatever is in flight */
 };

@@ -16,18 +16,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FIELD(name) .offset = offsetof(struct config, name), .size = sizeof(((struct config *)0)->name)
+#define FIELD(name)                                                                                \
+    .offset = offsetof(struct config, name), .size = sizeof(((struct config *)0)->name)
 
 enum option_type {
     OPT_INT,
     OPT_BOOL,
     OPT_LOG_LEVEL,
-    OPT_BIND,     /* IP literal */
-    OPT_ADDR,     /* host:port */
-    OPT_NAME,     /* printable, no spaces */
-    OPT_SECRET,   /* any bytes but newlines */
-    OPT_FILE,     /* a file whose first line fills `target` */
-    OPT_DIR,      /* a directory that must exist */
+    OPT_BIND,   /* IP literal */
+    OPT_ADDR,   /* host:port */
+    OPT_NAME,   /* printable, no spaces */
+    OPT_SECRET, /* any bytes but newlines */
+    OPT_FILE,   /* a file whose first line fills `target` */
+    OPT_DIR,    /* a directory that must exist */
 };
 
 struct config_option {
@@ -40,7 +41,7 @@ struct config_option {
     long min, max;             /* OPT_INT bounds */
     const char *metavar;
     const char *help;
-    const char *target;                   /* OPT_FILE: flag of the setting it fills */
+    const char *target;                       /* OPT_FILE: flag of the setting it fills */
     void (*compute_default)(struct config *); /* default known only at load time */
 };
 
@@ -48,53 +49,133 @@ static void default_threads(struct config *cfg);
 static void default_instance_name(struct config *cfg);
 
 static const struct config_option options[] = {
-    {.flag = "port", .env = "PORT", .type = OPT_INT, FIELD(port), .default_value = "8000",
-     .min = 1, .max = 65535, .metavar = "N", .help = "HTTP port to listen on"},
-    {.flag = "bind", .env = "BIND", .type = OPT_BIND, FIELD(bind), .default_value = "0.0.0.0",
-     .metavar = "ADDR", .help = "IP address to listen on (IPv4 or IPv6 literal; :: takes both)"},
-    {.flag = "redis", .env = "REDIS_ADDR", .type = OPT_ADDR, FIELD(redis),
-     .default_value = "127.0.0.1:6379", .metavar = "HOST:PORT",
+    {.flag = "port",
+     .env = "PORT",
+     .type = OPT_INT,
+     FIELD(port),
+     .default_value = "8000",
+     .min = 1,
+     .max = 65535,
+     .metavar = "N",
+     .help = "HTTP port to listen on"},
+    {.flag = "bind",
+     .env = "BIND",
+     .type = OPT_BIND,
+     FIELD(bind),
+     .default_value = "0.0.0.0",
+     .metavar = "ADDR",
+     .help = "IP address to listen on (IPv4 or IPv6 literal; :: takes both)"},
+    {.flag = "redis",
+     .env = "REDIS_ADDR",
+     .type = OPT_ADDR,
+     FIELD(redis),
+     .default_value = "127.0.0.1:6379",
+     .metavar = "HOST:PORT",
      .help = "Redis master address (a name is resolved again after failures)"},
-    {.flag = "redis-password", .env = "REDIS_PASSWORD", .type = OPT_SECRET,
-     FIELD(redis_password), .metavar = "PASSWORD",
+    {.flag = "redis-password",
+     .env = "REDIS_PASSWORD",
+     .type = OPT_SECRET,
+     FIELD(redis_password),
+     .metavar = "PASSWORD",
      .help = "Redis password (AUTH); prefer the _FILE variant, flags show in ps"},
-    {.flag = "redis-password-file", .env = "REDIS_PASSWORD_FILE", .type = OPT_FILE,
-     .metavar = "PATH", .help = "read the Redis password from the first line of this file",
+    {.flag = "redis-password-file",
+     .env = "REDIS_PASSWORD_FILE",
+     .type = OPT_FILE,
+     .metavar = "PATH",
+     .help = "read the Redis password from the first line of this file",
      .target = "redis-password"},
-    {.flag = "redis-timeout-ms", .env = "REDIS_TIMEOUT_MS", .type = OPT_INT,
-     FIELD(redis_timeout_ms), .default_value = "1000", .min = 10, .max = 60000, .metavar = "MS",
+    {.flag = "redis-timeout-ms",
+     .env = "REDIS_TIMEOUT_MS",
+     .type = OPT_INT,
+     FIELD(redis_timeout_ms),
+     .default_value = "1000",
+     .min = 10,
+     .max = 60000,
+     .metavar = "MS",
      .help = "Redis connect and per-command timeout; no request waits longer for Redis"},
-    {.flag = "instance-name", .env = "INSTANCE_NAME", .type = OPT_NAME, FIELD(instance_name),
-     .metavar = "NAME", .help = "name shown in answers and logs (default: the hostname)",
+    {.flag = "instance-name",
+     .env = "INSTANCE_NAME",
+     .type = OPT_NAME,
+     FIELD(instance_name),
+     .metavar = "NAME",
+     .help = "name shown in answers and logs (default: the hostname)",
      .compute_default = default_instance_name},
-    {.flag = "threads", .env = "THREADS", .type = OPT_INT, FIELD(threads), .min = 1,
-     .max = CONFIG_THREADS_MAX, .metavar = "N",
+    {.flag = "threads",
+     .env = "THREADS",
+     .type = OPT_INT,
+     FIELD(threads),
+     .min = 1,
+     .max = CONFIG_THREADS_MAX,
+     .metavar = "N",
      .help = "worker threads, each with its own HTTP loop and Redis connection "
              "(default: CPU count)",
      .compute_default = default_threads},
-    {.flag = "static-dir", .env = "STATIC_DIR", .type = OPT_DIR, FIELD(static_dir),
-     .default_value = "static", .metavar = "DIR",
+    {.flag = "static-dir",
+     .env = "STATIC_DIR",
+     .type = OPT_DIR,
+     FIELD(static_dir),
+     .default_value = "static",
+     .metavar = "DIR",
      .help = "folder served under /static/ (default ./static, skipped when absent)"},
-    {.flag = "log-level", .env = "LOG_LEVEL", .type = OPT_LOG_LEVEL, FIELD(log_level),
-     .default_value = "info", .metavar = "LEVEL",
+    {.flag = "log-level",
+     .env = "LOG_LEVEL",
+     .type = OPT_LOG_LEVEL,
+     FIELD(log_level),
+     .default_value = "info",
+     .metavar = "LEVEL",
      .help = "error, warn, info or debug (diagnostics go to stderr)"},
-    {.flag = "access-log", .env = "ACCESS_LOG", .type = OPT_BOOL, FIELD(access_log),
-     .default_value = "on", .metavar = "on|off", .help = "one line per request on stdout"},
-    {.flag = "max-connections", .env = "MAX_CONNECTIONS", .type = OPT_INT,
-     FIELD(max_connections), .default_value = "4096", .min = 1, .max = 1000000, .metavar = "N",
+    {.flag = "access-log",
+     .env = "ACCESS_LOG",
+     .type = OPT_BOOL,
+     FIELD(access_log),
+     .default_value = "on",
+     .metavar = "on|off",
+     .help = "one line per request on stdout"},
+    {.flag = "max-connections",
+     .env = "MAX_CONNECTIONS",
+     .type = OPT_INT,
+     FIELD(max_connections),
+     .default_value = "4096",
+     .min = 1,
+     .max = 1000000,
+     .metavar = "N",
      .help = "open HTTP connections at most; more wait in the listen backlog"},
-    {.flag = "max-connections-per-ip", .env = "MAX_CONNECTIONS_PER_IP", .type = OPT_INT,
-     FIELD(max_connections_per_ip), .default_value = "1024", .min = 1, .max = 1000000,
-     .metavar = "N", .help = "open HTTP connections from one client address at most"},
-    {.flag = "idle-timeout-s", .env = "IDLE_TIMEOUT_S", .type = OPT_INT, FIELD(idle_timeout_s),
-     .default_value = "30", .min = 1, .max = 3600, .metavar = "S",
+    {.flag = "max-connections-per-ip",
+     .env = "MAX_CONNECTIONS_PER_IP",
+     .type = OPT_INT,
+     FIELD(max_connections_per_ip),
+     .default_value = "1024",
+     .min = 1,
+     .max = 1000000,
+     .metavar = "N",
+     .help = "open HTTP connections from one client address at most"},
+    {.flag = "idle-timeout-s",
+     .env = "IDLE_TIMEOUT_S",
+     .type = OPT_INT,
+     FIELD(idle_timeout_s),
+     .default_value = "30",
+     .min = 1,
+     .max = 3600,
+     .metavar = "S",
      .help = "close a connection that sends nothing for this long"},
-    {.flag = "drain-quiet-ms", .env = "DRAIN_QUIET_MS", .type = OPT_INT, FIELD(drain_quiet_ms),
-     .default_value = "1000", .min = 0, .max = 600000, .metavar = "MS",
+    {.flag = "drain-quiet-ms",
+     .env = "DRAIN_QUIET_MS",
+     .type = OPT_INT,
+     FIELD(drain_quiet_ms),
+     .default_value = "1000",
+     .min = 0,
+     .max = 600000,
+     .metavar = "MS",
      .help = "after SIGTERM, stop accepting once no request came for this long"},
-    {.flag = "shutdown-timeout-ms", .env = "SHUTDOWN_TIMEOUT_MS", .type = OPT_INT,
-     FIELD(shutdown_timeout_ms), .default_value = "8000", .min = 100, .max = 600000,
-     .metavar = "MS", .help = "after SIGTERM, exit at the latest after this long"},
+    {.flag = "shutdown-timeout-ms",
+     .env = "SHUTDOWN_TIMEOUT_MS",
+     .type = OPT_INT,
+     FIELD(shutdown_timeout_ms),
+     .default_value = "8000",
+     .min = 100,
+     .max = 600000,
+     .metavar = "MS",
+     .help = "after SIGTERM, exit at the latest after this long"},
 };
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -273,8 +354,7 @@ static int count_cpus(void)
     cpu_set_t set;
     long n;
 
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
     n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
@@ -342,8 +422,8 @@ static int apply_value(const struct config_option *opt, struct config *cfg, cons
         if (text[0] == '\0') why = "expected a folder";
         break;
     }
-    if (why == NULL && (opt->type == OPT_NAME || opt->type == OPT_BIND ||
-                        opt->type == OPT_SECRET || opt->type == OPT_DIR)) {
+    if (why == NULL && (opt->type == OPT_NAME || opt->type == OPT_BIND || opt->type == OPT_SECRET ||
+                        opt->type == OPT_DIR)) {
         if (copy_string(opt, cfg, text) != 0) why = "value too long";
     }
     if (why == NULL) return 0;
@@ -369,7 +449,8 @@ static void default_instance_name(struct config *cfg)
 }
 
 /* Collects --flag VALUE and --flag=VALUE pairs. Returns CONFIG_OK or another result. */
-static enum config_result scan_argv(int argc, char **argv, struct given_value given[OPTION_COUNT],
+static enum config_result scan_argv(int argc, const char *const *argv,
+                                    struct given_value given[OPTION_COUNT],
                                     char flag_names[OPTION_COUNT][48],
                                     char error[CONFIG_ERROR_MAX_BYTES])
 {
@@ -409,8 +490,7 @@ static enum config_result scan_argv(int argc, char **argv, struct given_value gi
     return CONFIG_OK;
 }
 
-static int check_static_dir(struct config *cfg, bool explicit,
-                            char error[CONFIG_ERROR_MAX_BYTES])
+static int check_static_dir(struct config *cfg, bool explicit, char error[CONFIG_ERROR_MAX_BYTES])
 {
     struct stat st;
     char resolved[PATH_MAX];
@@ -430,8 +510,8 @@ static int check_static_dir(struct config *cfg, bool explicit,
     return -1;
 }
 
-enum config_result config_load(struct config *cfg, int argc, char **argv, config_env_fn env,
-                               char error[CONFIG_ERROR_MAX_BYTES])
+enum config_result config_load(struct config *cfg, int argc, const char *const *argv,
+                               config_env_fn env, char error[CONFIG_ERROR_MAX_BYTES])
 {
     struct given_value given[OPTION_COUNT];
     char flag_names[OPTION_COUNT][48];

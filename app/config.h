@@ -10,11 +10,11 @@
 
 #include "log.h"
 
-#define CONFIG_HOST_MAX_BYTES     255
-#define CONFIG_SECRET_MAX_BYTES   512
-#define CONFIG_NAME_MAX_BYTES     64
-#define CONFIG_ERROR_MAX_BYTES    512
-#define CONFIG_THREADS_MAX        256
+#define CONFIG_HOST_MAX_BYTES   255
+#define CONFIG_SECRET_MAX_BYTES 512
+#define CONFIG_NAME_MAX_BYTES   64
+#define CONFIG_ERROR_MAX_BYTES  512
+#define CONFIG_THREADS_MAX      256
 
 struct host_port {
     char host[CONFIG_HOST_MAX_BYTES + 1]; /* a name or an IP literal, without brackets */
@@ -27,7 +27,7 @@ struct config {
     struct host_port redis;
     char redis_password[CONFIG_SECRET_MAX_BYTES + 1]; /* empty: no AUTH */
     char instance_name[CONFIG_NAME_MAX_BYTES + 1];
-    int threads; /* resolved: at least 1 */
+    int threads;               /* resolved: at least 1 */
     char static_dir[PATH_MAX]; /* empty: static files disabled */
     int redis_timeout_ms;
     enum log_level log_level;
@@ -52,8 +52,8 @@ typedef char *(*config_env_fn)(const char *name);
 /* Fills `cfg` from defaults, then the environment, then argv (flags win). On CONFIG_INVALID,
  * `error` holds one line naming the flag and the variable. Reads REDIS_PASSWORD_FILE and checks
  * STATIC_DIR on disk. */
-enum config_result config_load(struct config *cfg, int argc, char **argv, config_env_fn env,
-                               char error[CONFIG_ERROR_MAX_BYTES]);
+enum config_result config_load(struct config *cfg, int argc, const char *const *argv,
+                               config_env_fn env, char error[CONFIG_ERROR_MAX_BYTES]);
 
 /* Parses "host:port" or "[ipv6]:port" into `out`. Returns 0, or -1 with a reason in `why`. */
 int config_parse_host_port(const char *text, struct host_port *out, const char **why);

@@ -12,12 +12,23 @@ size_t html_escape(const char *in, size_t len, char *out, size_t out_size)
         size_t rep_len = 1;
 
         switch (in[i]) {
-        case '&': rep = "&amp;", rep_len = 5; break;
-        case '<': rep = "&lt;", rep_len = 4; break;
-        case '>': rep = "&gt;", rep_len = 4; break;
-        case '"': rep = "&quot;", rep_len = 6; break;
-        case '\'': rep = "&#39;", rep_len = 5; break;
-        default: break;
+        case '&':
+            rep = "&amp;", rep_len = 5;
+            break;
+        case '<':
+            rep = "&lt;", rep_len = 4;
+            break;
+        case '>':
+            rep = "&gt;", rep_len = 4;
+            break;
+        case '"':
+            rep = "&quot;", rep_len = 6;
+            break;
+        case '\'':
+            rep = "&#39;", rep_len = 5;
+            break;
+        default:
+            break;
         }
         for (size_t k = 0; k < rep_len; k++, need++) {
             if (need + 1 < out_size) out[need] = rep[k];

@@ -104,8 +104,7 @@ static void append_raw(char **out, size_t *used, size_t *cap, const char *text)
     *used += len;
 }
 
-char *helloworld_render(const char *instance, const char *greeting, const char *info,
-                        size_t *len)
+char *helloworld_render(const char *instance, const char *greeting, const char *info, size_t *len)
 {
     size_t used = 0, cap = 4096 + strlen(info) * 2;
     char *out = xmalloc(cap);
@@ -151,8 +150,8 @@ static void helloworld_done(void *arg, struct store_hello_result *result)
     char *page;
 
     if (result->status != STORE_OK) {
-        respond_store_failure(req, result->status == STORE_NOT_FOUND ? STORE_FAILED
-                                                                     : result->status);
+        respond_store_failure(req,
+                              result->status == STORE_NOT_FOUND ? STORE_FAILED : result->status);
         request_complete(req);
         return;
     }

@@ -15,7 +15,6 @@ enum handler_result handle_static_redirect(struct request *req); /* static_files
 
 /* Builds the helloworld page from the greeting read back and the INFO text. The result is the
  * caller's to free(); its length goes to *len. Pure: unit-tested. */
-char *helloworld_render(const char *instance, const char *greeting, const char *info,
-                        size_t *len);
+char *helloworld_render(const char *instance, const char *greeting, const char *info, size_t *len);
 
 #endif

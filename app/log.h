@@ -21,8 +21,7 @@ int log_level_parse(const char *name, enum log_level *out);
 /* Formats the current UTC time as 2026-01-02T03:04:05.678Z into `out` (at least 25 bytes). */
 void log_format_time(char *out, unsigned long out_size);
 
-void log_message(enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void log_message(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Remembers the last message of one recurring condition (an outage, a failing command), so
  * that a condition seen by every worker, many times a second, is logged once. */
@@ -31,7 +30,10 @@ struct log_dedupe {
     char last[256];
 };
 
-#define LOG_DEDUPE_INIT {PTHREAD_MUTEX_INITIALIZER, ""}
+#define LOG_DEDUPE_INIT                                                                            \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, ""                                                              \
+    }
 
 /* Logs `message` at `level` unless it is the condition already logged through `slot`.
  * Returns true when it was logged. Thread-safe. */

@@ -94,11 +94,18 @@ int main(int argc, char **argv)
     sigset_t blocked;
     int listen_fd, status, started = 0;
 
-    switch (config_load(&cfg, argc, argv, getenv, error)) {
-    case CONFIG_SHOW_HELP: config_print_help(stdout, argv[0]); return 0;
-    case CONFIG_SHOW_VERSION: print_version(); return 0;
-    case CONFIG_INVALID: fprintf(stderr, "redisapp: %s\n", error); return 2;
-    case CONFIG_OK: break;
+    switch (config_load(&cfg, argc, (const char *const *)argv, getenv, error)) {
+    case CONFIG_SHOW_HELP:
+        config_print_help(stdout, argv[0]);
+        return 0;
+    case CONFIG_SHOW_VERSION:
+        print_version();
+        return 0;
+    case CONFIG_INVALID:
+        fprintf(stderr, "redisapp: %s\n", error);
+        return 2;
+    case CONFIG_OK:
+        break;
     }
     log_set_level(cfg.log_level);
     signal(SIGPIPE, SIG_IGN);

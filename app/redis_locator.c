@@ -19,6 +19,7 @@
 struct redis_locator {
     struct app *app;
     pthread_t thread;
+    char published[REDIS_TARGET_IP_MAX_BYTES]; /* the locator thread's, after start */
 };
 
 int redis_locator_resolve(const char *host, char *ip, size_t ip_size, const char **why)
@@ -80,10 +81,10 @@ static void *locator_main(void *arg)
 {
     struct redis_locator *locator = arg;
     struct app *app = locator->app;
-    char published[REDIS_TARGET_IP_MAX_BYTES] = "";
+    char *published = locator->published;
     uint64_t seen_failures = 0;
-    int64_t last_resolve_ms = INT64_MIN / 2;
-    bool due = true; /* resolve at the next chance: at start, after failures, periodically */
+    int64_t last_resolve_ms = clock_now_ms(); /* redis_locator_start resolved once */
+    bool due = false; /* resolve at the next chance: after failures, periodically */
 
     while (!redis_target_is_shut_down(&app->target)) {
         int64_t since = clock_now_ms() - last_resolve_ms;
@@ -113,6 +114,8 @@ struct redis_locator *redis_locator_start(struct app *app)
     int err;
 
     locator->app = app;
+    /* resolve once before any worker exists, so that every worker connects at once */
+    resolve_and_publish(app, locator->published);
     err = pthread_create(&locator->thread, NULL, locator_main, locator);
     if (err != 0) {
         log_error("redis: cannot start the locator thread: %s", strerror(err));

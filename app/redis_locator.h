@@ -8,7 +8,8 @@
 
 struct redis_locator;
 
-/* Starts the thread. Returns NULL (logged) when it cannot. */
+/* Resolves the address once (blocking), then starts the thread. Returns NULL (logged) when
+ * the thread cannot start. */
 struct redis_locator *redis_locator_start(struct app *app);
 
 /* Stops and joins the thread, frees the locator. */

@@ -151,7 +151,8 @@ static void pipe_fail(struct redis_pipe *pipe, const char *cause)
     close_connection(pipe);
     jitter = pipe->backoff_ms / 5 > 0 ? rand() % (pipe->backoff_ms / 5 + 1) : 0;
     schedule_reconnect(pipe, pipe->backoff_ms + jitter);
-    pipe->backoff_ms = pipe->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pipe->backoff_ms * 2;
+    pipe->backoff_ms =
+        pipe->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pipe->backoff_ms * 2;
     report_outage(message);
     redis_target_report_failure(pipe->target, pipe->generation);
     fail_pending(pipe);
@@ -161,8 +162,8 @@ static void pipe_fail(struct redis_pipe *pipe, const char *cause)
  * more, so replies of two generations never mix. Reconnect at once, without backoff. */
 static void follow_new_generation(struct redis_pipe *pipe)
 {
-    log_debug("redis: %s leaves %s:%d (generation %llu): the address changed",
-              pipe->settings.name, pipe->ip, pipe->port, (unsigned long long)pipe->generation);
+    log_debug("redis: %s leaves %s:%d (generation %llu): the address changed", pipe->settings.name,
+              pipe->ip, pipe->port, (unsigned long long)pipe->generation);
     close_connection(pipe);
     schedule_reconnect(pipe, 0);
     fail_pending(pipe);
@@ -359,7 +360,8 @@ static void read_replies(struct redis_pipe *pipe)
 
 static void on_socket_event(struct loop_watch *watch, uint32_t events)
 {
-    struct redis_pipe *pipe = (struct redis_pipe *)((char *)watch - offsetof(struct redis_pipe, watch));
+    struct redis_pipe *pipe =
+        (struct redis_pipe *)((char *)watch - offsetof(struct redis_pipe, watch));
 
     if (pipe->ctx == NULL) return; /* stale event for a closed connection */
     if (pipe->state == PIPE_CONNECTING) {
@@ -457,8 +459,10 @@ void redis_pipe_abort(struct redis_pipe *pipe)
 int64_t redis_pipe_next_deadline_ms(const struct redis_pipe *pipe)
 {
     switch (pipe->state) {
-    case PIPE_WAITING: return pipe->reconnect_at_ms;
-    case PIPE_CONNECTING: return pipe->connect_deadline_ms;
+    case PIPE_WAITING:
+        return pipe->reconnect_at_ms;
+    case PIPE_CONNECTING:
+        return pipe->connect_deadline_ms;
     case PIPE_HANDSHAKE:
     case PIPE_READY:
         if (pipe->ring_count > 0) return pipe->ring[pipe->ring_head].deadline_ms;

@@ -14,13 +14,13 @@
 
 struct redis_target {
     pthread_mutex_t lock;
-    pthread_cond_t changed;           /* signalled on failure reports, for the locator */
+    pthread_cond_t changed;             /* signalled on failure reports, for the locator */
     char ip[REDIS_TARGET_IP_MAX_BYTES]; /* numeric: workers never resolve names */
     int port;
-    atomic_uint_fast64_t generation;  /* 0: no address known yet */
-    uint64_t failures_reported;       /* guarded by lock */
-    uint64_t last_generation;         /* guarded by lock; generations only grow */
-    bool shut_down;                   /* guarded by lock: the locator must stop */
+    atomic_uint_fast64_t generation; /* 0: no address known yet */
+    uint64_t failures_reported;      /* guarded by lock */
+    uint64_t last_generation;        /* guarded by lock; generations only grow */
+    bool shut_down;                  /* guarded by lock: the locator must stop */
 };
 
 void redis_target_init(struct redis_target *t);

@@ -49,8 +49,8 @@ void response_set_static(struct response *res, unsigned status, const char *cont
     res->body_len = strlen(body);
 }
 
-void response_set_heap(struct response *res, unsigned status, const char *content_type,
-                       char *body, size_t len)
+void response_set_heap(struct response *res, unsigned status, const char *content_type, char *body,
+                       size_t len)
 {
     free(res->heap_body);
     res->status = status;

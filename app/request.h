@@ -51,14 +51,14 @@ struct request {
     const char *query;                  /* into target: after '?', or "" */
     enum urlpath_status target_status;
     int64_t start_ns;
-    bool is_probe;       /* /healthz or /readyz: not counted as traffic while draining */
+    bool is_probe; /* /healthz or /readyz: not counted as traffic while draining */
     struct response response;
-    int http_phase;            /* http.c's bookkeeping: */
-    const struct route *route; /* NULL until routed */
-    size_t body_bytes;         /* request body seen so far */
-    struct store_call store_call;          /* the Redis operation in flight */
-    struct store_hello_result hello;       /* /helloworld's replies */
-    struct request *next_free;             /* the worker's pool list */
+    int http_phase;                  /* http.c's bookkeeping: */
+    const struct route *route;       /* NULL until routed */
+    size_t body_bytes;               /* request body seen so far */
+    struct store_call store_call;    /* the Redis operation in flight */
+    struct store_hello_result hello; /* /helloworld's replies */
+    struct request *next_free;       /* the worker's pool list */
 };
 
 /* Resets `req` for a new exchange. */
@@ -83,8 +83,8 @@ void response_printf(struct response *res, unsigned status, const char *content_
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Takes ownership of `body` (from malloc) as the response body. */
-void response_set_heap(struct response *res, unsigned status, const char *content_type,
-                       char *body, size_t len);
+void response_set_heap(struct response *res, unsigned status, const char *content_type, char *body,
+                       size_t len);
 
 /* 503 with Retry-After and a short reason: Redis cannot answer now. */
 void response_unavailable(struct response *res, const char *reason);

@@ -35,10 +35,15 @@ const struct route *routes_find(const char *path)
 const char *routes_allow_header(unsigned methods)
 {
     switch (methods) {
-    case METHOD_GET: return "GET";
-    case GET_HEAD: return "GET, HEAD";
-    case METHOD_POST: return "POST";
-    case GET_HEAD | METHOD_POST: return "GET, HEAD, POST";
-    default: return "GET";
+    case METHOD_GET:
+        return "GET";
+    case GET_HEAD:
+        return "GET, HEAD";
+    case METHOD_POST:
+        return "POST";
+    case GET_HEAD | METHOD_POST:
+        return "GET, HEAD, POST";
+    default:
+        return "GET";
     }
 }

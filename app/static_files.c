@@ -127,8 +127,11 @@ enum handler_result handle_static(struct request *req)
         return HANDLER_DONE;
     }
     switch (urlpath_static_file(req->path + strlen("/static/"), name, sizeof(name))) {
-    case URLPATH_OK: break;
-    case URLPATH_HIDDEN: not_found(req); return HANDLER_DONE;
+    case URLPATH_OK:
+        break;
+    case URLPATH_HIDDEN:
+        not_found(req);
+        return HANDLER_DONE;
     case URLPATH_TOO_LONG:
         response_set_static(&req->response, 414, TEXT, "path too long\n");
         return HANDLER_DONE;

@@ -31,8 +31,7 @@ static bool starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static enum store_status classify(struct store *store, const redisReply *reply,
-                                  const char *command)
+static enum store_status classify(struct store *store, const redisReply *reply, const char *command)
 {
     char message[320];
 

@@ -41,8 +41,7 @@ size_t store_pending(const struct store *store);
 typedef void (*store_counter_fn)(void *arg, enum store_status status, long long value);
 
 /* The value is valid only during the callback; NULL unless STORE_OK. */
-typedef void (*store_value_fn)(void *arg, enum store_status status, const char *value,
-                               size_t len);
+typedef void (*store_value_fn)(void *arg, enum store_status status, const char *value, size_t len);
 
 typedef void (*store_ping_fn)(void *arg, enum store_status status);
 

@@ -77,8 +77,8 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
         goto fail;
     }
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (w->wake_fd < 0 || event_loop_add(&w->loop, &w->wake_watch, w->wake_fd, LOOP_READ,
-                                         on_wake) != 0) {
+    if (w->wake_fd < 0 ||
+        event_loop_add(&w->loop, &w->wake_watch, w->wake_fd, LOOP_READ, on_wake) != 0) {
         log_error("%s: eventfd: %s", w->name, strerror(errno));
         goto fail;
     }

@@ -1,0 +1,62 @@
+/* escape: HTML text escaping and log-field escaping, including truncation. */
+#include "escape.h"
+#include "handlers.h"
+
+#include <stdlib.h>
+
+#include "check.h"
+
+static void test_html(void)
+{
+    char out[64];
+    const char *in = "<a href=\"x\">Tom & 'Jerry'</a>";
+
+    CHECK(html_escape(in, strlen(in), out, sizeof(out)) == strlen(out));
+    CHECK_STR(out, "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;");
+    CHECK(html_escape("plain", 5, out, sizeof(out)) == 5);
+    CHECK_STR(out, "plain");
+    /* truncation still reports the full length and terminates */
+    CHECK(html_escape("<<<<", 4, out, 6) == 16);
+    CHECK(strlen(out) == 5);
+    CHECK(html_escape("<", 1, NULL, 0) == 4);
+}
+
+static void test_log(void)
+{
+    char out[32];
+
+    CHECK(log_escape("/ping", out, sizeof(out)) == 5);
+    CHECK_STR(out, "/ping");
+    log_escape("/a\"b\\c\n\x7f", out, sizeof(out));
+    CHECK_STR(out, "/a\\x22b\\x5cc\\x0a\\x7f");
+    log_escape("/\xc3\xa9", out, sizeof(out));
+    CHECK_STR(out, "/\\xc3\\xa9");
+    CHECK(log_escape("0123456789", out, 5) == 4);
+    CHECK_STR(out, "0123");
+}
+
+static void test_helloworld_page(void)
+{
+    size_t len;
+    char *page = helloworld_render("web<1>", "HelloWorld-web<1>",
+                                   "# Server\r\nredis_version:7.0.15\r\nos:Linux <x>\r\n\r\n"
+                                   "# Clients\r\nconnected_clients:2\r\n",
+                                   &len);
+
+    CHECK(len == strlen(page));
+    CHECK(strstr(page, "<h1>HelloWorld-web&lt;1&gt;</h1>") != NULL);
+    CHECK(strstr(page, "<title>Hello World from web&lt;1&gt;</title>") != NULL);
+    CHECK(strstr(page, "redis_version: 7.0.15\n") != NULL);
+    CHECK(strstr(page, "os: Linux &lt;x&gt;\n") != NULL);
+    CHECK(strstr(page, "# Clients\nconnected_clients: 2\n") != NULL);
+    CHECK(strstr(page, "<x>") == NULL);
+    free(page);
+}
+
+int main(void)
+{
+    test_html();
+    test_log();
+    test_helloworld_page();
+    return check_summary("test_escape");
+}
