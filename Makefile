@@ -95,8 +95,8 @@ test: deps
 	@echo "  all tests passed"
 
 # --- running and measuring ----------------------------------------------------------------
-run: build/redisapp
-	$(Q)sh tests/run-local.sh
+run: deps build/redisapp
+	$(Q)ARGS="$(ARGS)" sh tests/run-local.sh
 
 bench: build/redisapp
 	$(Q)$(PYTHON) bench/bench.py $(BENCH_ARGS)

@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""make bench: redisapp beside nginx and Redis itself, in one run on this machine.
+
+Starts its own redis-server, an nginx answering `return 200` and redisapp, all on free loopback
+ports; then, for each concurrency, runs wrk against nginx, redis-benchmark INCR at the same
+concurrency, and redisapp's endpoints, in interleaved rounds (the machine is shared and noisy:
+only ratios taken in the same run mean anything). After every ping run it checks that `count`
+moved by exactly the number of 2xx answers (wrk drops at most one in-flight request per
+connection when it stops, so Redis may count up to `connections` more). Prints one table with
+each row's ratio to nginx; --results FILE also writes it as Markdown with the machine's details.
+Everything started here is stopped by PID.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BINARY = os.environ.get("REDISAPP_BIN", os.path.join(ROOT, "build", "redisapp"))
+children = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(argv, **kw):
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
+    children.append(proc)
+    return proc
+
+
+def stop_all():
+    for proc in reversed(children):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_port(port, what):
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"bench: {what} did not start on port {port}")
+
+
+def http_status(port, path):
+    try:
+        with socket.create_connection(("127.0.0.1", port), 2) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            return int(s.recv(64).split(b" ")[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def redis_cli(port, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), *map(str, args)], capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def parse_latency(text):
+    """wrk prints e.g. '99%    1.36ms' or '99%  812.00us'; returns milliseconds."""
+    m = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not m:
+        return float("nan")
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def run_wrk(url, connections, duration):
+    threads = min(2, connections)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+                          "--latency", url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": rps, "p99": parse_latency(out), "total": total,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": sum(map(int, errors.groups())) if errors else 0}
+
+
+def run_redis_benchmark(port, connections, duration):
+    # about `duration` seconds at ~60k ops/s; redis-benchmark runs a fixed count
+    n = max(20000, int(60000 * duration))
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "incr", "-c",
+                          str(connections), "-n", str(n), "--csv"],
+                         capture_output=True, text=True, check=True).stdout
+    row = [line for line in out.splitlines() if line.startswith('"INCR"')][0]
+    fields = [f.strip('"') for f in row.split(",")]
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms",
+    # "p99_latency_ms","max_latency_ms"
+    return {"rps": float(fields[1]), "p99": float(fields[6])}
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def machine_description():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+
+    def version(argv, pattern):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True).stdout + \
+                subprocess.run(argv, capture_output=True, text=True).stderr
+            m = re.search(pattern, out)
+            return m.group(1) if m else "?"
+        except OSError:
+            return "?"
+
+    redisapp = subprocess.run([BINARY, "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores, {cpu}, Linux {platform.release()}",
+        "redisapp": redisapp,
+        "nginx": version(["nginx", "-v"], r"nginx/([\d.]+)"),
+        "redis": version(["redis-server", "--version"], r"v=([\d.]+)"),
+        "wrk": version(["wrk", "-v"], r"wrk ([\d.]+)"),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 5)),
+                        help="seconds per wrk run (default 5)")
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)),
+                        help="interleaved rounds; the table shows medians (default 3)")
+    parser.add_argument("--connections", default="8,64,256",
+                        help="comma-separated concurrencies (default 8,64,256)")
+    parser.add_argument("--endpoints", default="/,/query/,/healthz,/helloworld")
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 s, for a smoke test")
+    parser.add_argument("--results", help="also write the table as Markdown to this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.rounds = 2, 1
+    for tool in ("wrk", "nginx", "redis-server", "redis-benchmark", "redis-cli"):
+        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"bench: {tool} is missing: run `make deps`")
+    connections = [int(c) for c in args.connections.split(",")]
+    endpoints = args.endpoints.split(",")
+    work = tempfile.mkdtemp(prefix="redisapp-bench-")
+    try:
+        rows = run(args, connections, endpoints, work)
+    finally:
+        stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+    report(rows, args, connections)
+
+
+def run(args, connections, endpoints, work):
+    redis_port, nginx_port, app_port = free_port(), free_port(), free_port()
+    start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+           "--appendonly", "no", "--daemonize", "no", "--logfile", os.path.join(work, "redis.log")])
+    wait_port(redis_port, "redis-server")
+    nginx_conf = os.path.join(work, "nginx.conf")
+    with open(nginx_conf, "w") as f:
+        f.write(f"""worker_processes {os.cpu_count()};
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    server {{ listen 127.0.0.1:{nginx_port}; location / {{ return 200 "ok\\n"; }} }}
+}}
+""")
+    nginx = "nginx" if shutil.which("nginx") else "/usr/sbin/nginx"
+    start([nginx, "-c", nginx_conf, "-p", work], stderr=subprocess.DEVNULL)
+    wait_port(nginx_port, "nginx")
+    app = start([BINARY, "--port", str(app_port), "--bind", "127.0.0.1", "--redis",
+                 f"127.0.0.1:{redis_port}", "--access-log", "off", "--log-level", "warn",
+                 "--static-dir", os.path.join(ROOT, "static")])
+    wait_port(app_port, "redisapp")
+    for _ in range(100):  # every worker connected
+        if all(http_status(app_port, "/readyz") == 200 for _ in range(4)):
+            break
+        time.sleep(0.1)
+
+    samples = {}  # (label, c) -> list of results
+    problems = []
+    for round_index in range(args.rounds):
+        for c in connections:
+            def record(label, result):
+                samples.setdefault((label, c), []).append(result)
+                print(f"  round {round_index + 1} c{c:<4} {label:<28} {result['rps']:>10.0f} req/s"
+                      f"  p99 {result['p99']:.2f} ms", flush=True)
+
+            record("nginx return 200", run_wrk(f"http://127.0.0.1:{nginx_port}/", c,
+                                               args.duration))
+            record("redis-benchmark INCR", run_redis_benchmark(redis_port, c, args.duration))
+            for path in endpoints:
+                before = int(redis_cli(redis_port, "GET", "count") or 0)
+                result = run_wrk(f"http://127.0.0.1:{app_port}{path}", c, args.duration)
+                time.sleep(0.2)  # let answers to requests wrk dropped at its end arrive
+                after = int(redis_cli(redis_port, "GET", "count") or 0)
+                ok = result["total"] - result["non2xx"]
+                if path == "/":
+                    slack = (after - before) - ok
+                    if not 0 <= slack <= c:
+                        problems.append(f"c{c} {path}: count moved {after - before}, "
+                                        f"2xx answers {ok}")
+                elif after != before:
+                    problems.append(f"c{c} {path}: count moved without a ping")
+                if result["non2xx"] or result["socket_errors"]:
+                    problems.append(f"c{c} {path}: {result['non2xx']} non-2xx, "
+                                    f"{result['socket_errors']} socket errors")
+                record(f"redisapp GET {path}", result)
+    rows = []
+    for c in connections:
+        nginx_rps = statistics.median(r["rps"] for r in samples[("nginx return 200", c)])
+        for (label, cc), results in samples.items():
+            if cc != c:
+                continue
+            rps = statistics.median(r["rps"] for r in results)
+            p99 = statistics.median(r["p99"] for r in results)
+            rows.append((c, label, rps, p99, rps / nginx_rps))
+    rows.append(("peak RSS", f"{peak_rss_kib(app.pid) / 1024:.1f} MiB", problems))
+    return rows
+
+
+def report(rows, args, connections):
+    *table, (_, rss, problems) = rows
+    header = "| connections | server | req/s | p99 ms | vs nginx |\n|---|---|---|---|---|\n"
+    lines = [f"| {c} | {label} | {rps:,.0f} | {p99:.2f} | {ratio:.0%} |"
+             for c, label, rps, p99, ratio in table]
+    check = ("count moved by exactly the 2xx answers in every ping run (slack: requests wrk "
+             "dropped in flight at its end, at most one per connection)" if not problems
+             else "PROBLEMS: " + "; ".join(problems))
+    text = (header + "\n".join(lines) + f"\n\nredisapp peak RSS (VmHWM) after all runs: {rss}\n\n"
+            f"Counter check: {check}\n")
+    print()
+    print(text)
+    if args.results:
+        info = machine_description()
+        with open(args.results, "w") as f:
+            f.write(f"# Benchmark results\n\nWritten by `make bench` ({args.rounds} interleaved "
+                    f"rounds of {args.duration} s per run, medians; wrk -t2 --latency).\n\n"
+                    f"- Date: {info['date']}\n- Machine: {info['machine']}\n"
+                    f"- {info['redisapp']}\n- nginx {info['nginx']}, Redis {info['redis']}, "
+                    f"wrk {info['wrk']}\n\n" + text)
+        print(f"bench: wrote {args.results}")
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        stop_all()
+        sys.exit(130)

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every Debian package the build, the tests and the benchmark need, when missing.
+# Called by `make deps` and `make test`. Needs root (or sudo) only when something is missing.
+set -eu
+
+PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
+redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps"
+
+missing=""
+for package in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q "install ok installed"
+    then
+        # nginx-light is one way to get nginx: any installed nginx will do
+        if [ "$package" = nginx-light ] && command -v nginx >/dev/null 2>&1; then continue; fi
+        missing="$missing $package"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "deps: these packages are missing and this user cannot install them:$missing" >&2
+        exit 1
+    fi
+    SUDO=sudo
+fi
+$SUDO apt-get update -qq
+# policy-rc.d-style guard: packages must not start their services (tests start their own)
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends \
+    $missing >/dev/null
+echo "deps: done"
