@@ -13,7 +13,8 @@
 
 struct app {
     const struct config *cfg;
-    struct redis_target target;
+    struct redis_target target;         /* the master */
+    struct redis_target replica_target; /* a replica for /query/ (--read-from-replicas) */
     struct ip_limit *ip_limit;
     atomic_bool draining; /* SIGTERM seen: /readyz 503, Connection: close */
     atomic_int_fast64_t drain_started_ms;

@@ -23,12 +23,14 @@ enum option_type {
     OPT_INT,
     OPT_BOOL,
     OPT_LOG_LEVEL,
-    OPT_BIND,   /* IP literal */
-    OPT_ADDR,   /* host:port */
-    OPT_NAME,   /* printable, no spaces */
-    OPT_SECRET, /* any bytes but newlines */
-    OPT_FILE,   /* a file whose first line fills `target` */
-    OPT_DIR,    /* a directory that must exist */
+    OPT_BIND,        /* IP literal */
+    OPT_ADDR,        /* host:port */
+    OPT_ADDR_LIST,   /* host:port[,host:port...] */
+    OPT_NAME,        /* printable, no spaces */
+    OPT_MASTER_NAME, /* letters, digits, '.', '-', '_' (Sentinel's rule) */
+    OPT_SECRET,      /* any bytes but newlines */
+    OPT_FILE,        /* a file whose first line fills `target` */
+    OPT_DIR,         /* a directory that must exist */
 };
 
 struct config_option {
@@ -47,6 +49,7 @@ struct config_option {
 
 static void default_threads(struct config *cfg);
 static void default_instance_name(struct config *cfg);
+static void default_min_replicas_ack(struct config *cfg);
 
 static const struct config_option options[] = {
     {.flag = "port",
@@ -84,6 +87,58 @@ static const struct config_option options[] = {
      .metavar = "PATH",
      .help = "read the Redis password from the first line of this file",
      .target = "redis-password"},
+    {.flag = "sentinels",
+     .env = "REDIS_SENTINELS",
+     .type = OPT_ADDR_LIST,
+     .metavar = "HOST:PORT,...",
+     .help = "find the Redis master through these Sentinels (instead of --redis) and follow "
+             "its failovers"},
+    {.flag = "master-name",
+     .env = "REDIS_MASTER_NAME",
+     .type = OPT_MASTER_NAME,
+     FIELD(master_name),
+     .default_value = "mymaster",
+     .metavar = "NAME",
+     .help = "the master group the Sentinels monitor"},
+    {.flag = "sentinel-password",
+     .env = "REDIS_SENTINEL_PASSWORD",
+     .type = OPT_SECRET,
+     FIELD(sentinel_password),
+     .metavar = "PASSWORD",
+     .help = "password of the Sentinels (not the data password)"},
+    {.flag = "sentinel-password-file",
+     .env = "REDIS_SENTINEL_PASSWORD_FILE",
+     .type = OPT_FILE,
+     .metavar = "PATH",
+     .help = "read the Sentinel password from the first line of this file",
+     .target = "sentinel-password"},
+    {.flag = "sentinel-timeout-ms",
+     .env = "SENTINEL_TIMEOUT_MS",
+     .type = OPT_INT,
+     FIELD(sentinel_timeout_ms),
+     .default_value = "300",
+     .min = 10,
+     .max = 60000,
+     .metavar = "MS",
+     .help = "connect and reply timeout for each Sentinel"},
+    {.flag = "min-replicas-ack",
+     .env = "MIN_REPLICAS_ACK",
+     .type = OPT_INT,
+     FIELD(min_replicas_ack),
+     .min = 0,
+     .max = 16,
+     .metavar = "N",
+     .help = "answer a ping only after WAIT saw this many replicas acknowledge it "
+             "(default 1 with --sentinels, 0 with --redis)",
+     .compute_default = default_min_replicas_ack},
+    {.flag = "read-from-replicas",
+     .env = "READ_FROM_REPLICAS",
+     .type = OPT_BOOL,
+     FIELD(read_from_replicas),
+     .default_value = "off",
+     .metavar = "on|off",
+     .help = "send /query/ reads to a healthy replica found through Sentinel (falls back to "
+             "the master)"},
     {.flag = "redis-timeout-ms",
      .env = "REDIS_TIMEOUT_MS",
      .type = OPT_INT,
@@ -359,6 +414,36 @@ static int count_cpus(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* Fills cfg->sentinels from "host:port,host:port". Returns NULL, or why it is invalid. */
+static const char *parse_sentinel_list(const char *text, struct config *cfg)
+{
+    const char *p = text;
+    const char *why = NULL;
+
+    cfg->sentinel_count = 0;
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        char item[CONFIG_HOST_MAX_BYTES + 16];
+
+        while (len > 0 && *p == ' ') {
+            p++;
+            len--;
+        }
+        if (len == 0 || len >= sizeof(item)) return "expected HOST:PORT[,HOST:PORT...]";
+        if (cfg->sentinel_count == CONFIG_SENTINELS_MAX) return "at most 16 Sentinels";
+        memcpy(item, p, len);
+        item[len] = '\0';
+        while (len > 0 && item[len - 1] == ' ')
+            item[--len] = '\0';
+        if (config_parse_host_port(item, &cfg->sentinels[cfg->sentinel_count], &why) != 0)
+            return why;
+        cfg->sentinel_count++;
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+    }
+    return cfg->sentinel_count == 0 ? "expected HOST:PORT[,HOST:PORT...]" : NULL;
+}
+
 /* Applies `text` to the setting; on failure writes the reason to `error`. */
 static int apply_value(const struct config_option *opt, struct config *cfg, const char *text,
                        const char *source, char error[CONFIG_ERROR_MAX_BYTES])
@@ -406,6 +491,17 @@ static int apply_value(const struct config_option *opt, struct config *cfg, cons
     case OPT_ADDR:
         config_parse_host_port(text, field, &why);
         break;
+    case OPT_ADDR_LIST:
+        why = parse_sentinel_list(text, cfg);
+        break;
+    case OPT_MASTER_NAME:
+        if (text[0] == '\0' || strlen(text) > CONFIG_NAME_MAX_BYTES)
+            why = "expected 1 to 64 characters";
+        for (const char *p = text; why == NULL && *p != '\0'; p++) {
+            if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+                why = "Sentinel master names hold only letters, digits, '.', '-' and '_'";
+        }
+        break;
     case OPT_SECRET:
         echo = false;
         if (has_control_chars(text)) why = "control characters are not allowed";
@@ -422,8 +518,8 @@ static int apply_value(const struct config_option *opt, struct config *cfg, cons
         if (text[0] == '\0') why = "expected a folder";
         break;
     }
-    if (why == NULL && (opt->type == OPT_NAME || opt->type == OPT_BIND || opt->type == OPT_SECRET ||
-                        opt->type == OPT_DIR)) {
+    if (why == NULL && (opt->type == OPT_NAME || opt->type == OPT_MASTER_NAME ||
+                        opt->type == OPT_BIND || opt->type == OPT_SECRET || opt->type == OPT_DIR)) {
         if (copy_string(opt, cfg, text) != 0) why = "value too long";
     }
     if (why == NULL) return 0;
@@ -438,6 +534,12 @@ static void default_threads(struct config *cfg)
 {
     cfg->threads = count_cpus();
     if (cfg->threads > CONFIG_THREADS_MAX) cfg->threads = CONFIG_THREADS_MAX;
+}
+
+static void default_min_replicas_ack(struct config *cfg)
+{
+    /* Sentinel mode promises a counter that never goes back: acknowledge after one replica */
+    cfg->min_replicas_ack = cfg->sentinel_count > 0 ? 1 : 0;
 }
 
 static void default_instance_name(struct config *cfg)
@@ -510,6 +612,34 @@ static int check_static_dir(struct config *cfg, bool explicit, char error[CONFIG
     return -1;
 }
 
+/* Settings that exclude each other: a secret and its file; --redis and --sentinels. */
+static int check_conflicts(const struct given_value given[OPTION_COUNT],
+                           char error[CONFIG_ERROR_MAX_BYTES])
+{
+    const struct config_option *redis = find_option("redis", 5);
+    const struct config_option *sentinels = find_option("sentinels", 9);
+
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct config_option *target;
+
+        if (options[i].type != OPT_FILE || given[i].text == NULL) continue;
+        target = find_option(options[i].target, strlen(options[i].target));
+        if (given[target - options].text != NULL) {
+            fail(error, "give --%s once: %s and %s are both set", target->flag,
+                 given[target - options].source, given[i].source);
+            return -1;
+        }
+    }
+    if (given[redis - options].text != NULL && given[sentinels - options].text != NULL) {
+        fail(error,
+             "give either the master address or the Sentinels, not both: %s and %s are both set "
+             "(with --sentinels / REDIS_SENTINELS the master is found through Sentinel)",
+             given[redis - options].source, given[sentinels - options].source);
+        return -1;
+    }
+    return 0;
+}
+
 enum config_result config_load(struct config *cfg, int argc, const char *const *argv,
                                config_env_fn env, char error[CONFIG_ERROR_MAX_BYTES])
 {
@@ -517,7 +647,6 @@ enum config_result config_load(struct config *cfg, int argc, const char *const *
     char flag_names[OPTION_COUNT][48];
     enum config_result result;
     bool static_explicit = false;
-    size_t secret_index = OPTION_COUNT, file_index = OPTION_COUNT;
 
     memset(cfg, 0, sizeof(*cfg));
     memset(given, 0, sizeof(given));
@@ -526,22 +655,14 @@ enum config_result config_load(struct config *cfg, int argc, const char *const *
     if (result != CONFIG_OK) return result;
 
     for (size_t i = 0; i < OPTION_COUNT; i++) {
-        const struct config_option *opt = &options[i];
-        const char *from_env = env(opt->env);
+        const char *from_env = env(options[i].env);
 
         if (given[i].text == NULL && from_env != NULL && from_env[0] != '\0') {
             given[i].text = from_env;
-            given[i].source = opt->env;
+            given[i].source = options[i].env;
         }
-        if (opt->type == OPT_SECRET) secret_index = i;
-        if (opt->type == OPT_FILE) file_index = i;
     }
-    if (secret_index < OPTION_COUNT && file_index < OPTION_COUNT && given[secret_index].text &&
-        given[file_index].text) {
-        fail(error, "give the Redis password once: %s and %s are both set",
-             given[secret_index].source, given[file_index].source);
-        return CONFIG_INVALID;
-    }
+    if (check_conflicts(given, error) != 0) return CONFIG_INVALID;
 
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         const struct config_option *opt = &options[i];

@@ -15,6 +15,7 @@
 #define CONFIG_NAME_MAX_BYTES   64
 #define CONFIG_ERROR_MAX_BYTES  512
 #define CONFIG_THREADS_MAX      256
+#define CONFIG_SENTINELS_MAX    16
 
 struct host_port {
     char host[CONFIG_HOST_MAX_BYTES + 1]; /* a name or an IP literal, without brackets */
@@ -26,6 +27,13 @@ struct config {
     char bind[CONFIG_HOST_MAX_BYTES + 1];
     struct host_port redis;
     char redis_password[CONFIG_SECRET_MAX_BYTES + 1]; /* empty: no AUTH */
+    struct host_port sentinels[CONFIG_SENTINELS_MAX]; /* Sentinel mode when count > 0 */
+    int sentinel_count;
+    char master_name[CONFIG_NAME_MAX_BYTES + 1];
+    char sentinel_password[CONFIG_SECRET_MAX_BYTES + 1];
+    int sentinel_timeout_ms;
+    int min_replicas_ack; /* WAIT for this many replicas before answering a ping */
+    bool read_from_replicas;
     char instance_name[CONFIG_NAME_MAX_BYTES + 1];
     int threads;               /* resolved: at least 1 */
     char static_dir[PATH_MAX]; /* empty: static files disabled */

@@ -10,6 +10,7 @@ enum handler_result handle_query(struct request *req);
 enum handler_result handle_helloworld(struct request *req);
 enum handler_result handle_healthz(struct request *req);
 enum handler_result handle_readyz(struct request *req);
+enum handler_result handle_api_status(struct request *req);      /* api_status.c */
 enum handler_result handle_static(struct request *req);          /* static_files.c */
 enum handler_result handle_static_redirect(struct request *req); /* static_files.c */
 

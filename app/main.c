@@ -108,6 +108,11 @@ int main(int argc, char **argv)
         break;
     }
     log_set_level(cfg.log_level);
+    {
+        cJSON_Hooks hooks = {xmalloc, free}; /* a NULL from cJSON then means bad input only */
+
+        cJSON_InitHooks(&hooks);
+    }
     signal(SIGPIPE, SIG_IGN);
     /* every thread inherits this mask: stop signals are only taken by sigtimedwait below */
     sigemptyset(&blocked);
@@ -118,7 +123,10 @@ int main(int argc, char **argv)
     listen_fd = listener_open(cfg.bind, cfg.port);
     if (listen_fd < 0) return 1;
     app.cfg = &cfg;
-    redis_target_init(&app.target);
+    if (redis_target_init(&app.target) != 0 || redis_target_init(&app.replica_target) != 0) {
+        log_error("cannot create an eventfd: %s", strerror(errno));
+        return 1;
+    }
     app.ip_limit = ip_limit_new(cfg.max_connections_per_ip);
     locator = redis_locator_start(&app);
     workers = xcalloc((size_t)cfg.threads, sizeof(*workers));
@@ -131,10 +139,17 @@ int main(int argc, char **argv)
         if (worker_start(workers[i]) != 0) status = 1;
     }
     if (status == 0) {
-        log_info("redisapp %s: instance %s listening on %s port %d, %d threads, Redis %s:%d, "
-                 "static files %s",
-                 REDISAPP_VERSION, cfg.instance_name, cfg.bind, cfg.port, cfg.threads,
-                 cfg.redis.host, cfg.redis.port, cfg.static_dir[0] ? cfg.static_dir : "off");
+        char redis[128];
+
+        if (cfg.sentinel_count > 0)
+            snprintf(redis, sizeof(redis), "master '%.64s' via %d Sentinel%s", cfg.master_name,
+                     cfg.sentinel_count, cfg.sentinel_count > 1 ? "s" : "");
+        else
+            snprintf(redis, sizeof(redis), "Redis %.40s:%d", cfg.redis.host, cfg.redis.port);
+        log_info("redisapp %s: instance %s listening on %s port %d, %d threads, %s, "
+                 "min-replicas-ack %d, static files %s",
+                 REDISAPP_VERSION, cfg.instance_name, cfg.bind, cfg.port, cfg.threads, redis,
+                 cfg.min_replicas_ack, cfg.static_dir[0] ? cfg.static_dir : "off");
         status = serve_until_stopped(&app, workers, started);
     } else if (started > 0) {
         begin_drain(&app, workers, started, 0);
@@ -146,6 +161,7 @@ int main(int argc, char **argv)
     redis_locator_stop(locator);
     ip_limit_free(app.ip_limit);
     redis_target_cleanup(&app.target);
+    redis_target_cleanup(&app.replica_target);
     close(listen_fd);
     if (status == 0) log_info("shutdown: done");
     return status;

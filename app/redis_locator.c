@@ -1,9 +1,11 @@
-/* Direct-mode locator: resolve, publish, then wait for failure reports and resolve again
- * (at most once a second); publish a new generation only when the address really changed. */
+/* The locator thread: the only place that resolves names and asks Sentinel. It sleeps in poll()
+ * on the workers' failure reports (and, in Sentinel mode, on the +switch-master subscription)
+ * and publishes addresses in the app's redis_target. Direct mode resolves --redis again after
+ * failures (at most once a second) and publishes only when the address really changed. */
 #include "redis_locator.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 
 #include "clock.h"
 #include "log.h"
+#include "resolve.h"
+#include "sentinel.h"
 #include "xmalloc.h"
 
 #define RESOLVE_MIN_INTERVAL_MS 1000
@@ -19,91 +23,69 @@
 struct redis_locator {
     struct app *app;
     pthread_t thread;
-    char published[REDIS_TARGET_IP_MAX_BYTES]; /* the locator thread's, after start */
+    struct sentinel_client *sentinel; /* NULL in direct mode */
+    struct log_dedupe resolve_log;
+    int64_t last_resolve_ms;
+    bool resolve_due;
 };
 
-int redis_locator_resolve(const char *host, char *ip, size_t ip_size, const char **why)
+/* Direct mode: resolves --redis and publishes its address. */
+static void resolve_and_publish(struct redis_locator *locator)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *found = NULL, *pick = NULL;
-    int rc = getaddrinfo(host, NULL, &hints, &found);
-
-    if (rc != 0) {
-        *why = gai_strerror(rc);
-        return -1;
-    }
-    for (struct addrinfo *a = found; a != NULL; a = a->ai_next) {
-        if (a->ai_family == AF_INET) {
-            pick = a;
-            break;
-        }
-        if (pick == NULL && a->ai_family == AF_INET6) pick = a;
-    }
-    if (pick == NULL) {
-        freeaddrinfo(found);
-        *why = "no IPv4 or IPv6 address";
-        return -1;
-    }
-    if (pick->ai_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)pick->ai_addr)->sin_addr, ip,
-                  (socklen_t)ip_size);
-    else
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, ip,
-                  (socklen_t)ip_size);
-    freeaddrinfo(found);
-    return 0;
-}
-
-/* Resolves the configured host; publishes when the address is new. */
-static void resolve_and_publish(struct app *app, char published[REDIS_TARGET_IP_MAX_BYTES])
-{
-    static struct log_dedupe resolve_log = LOG_DEDUPE_INIT;
-    const struct host_port *redis = &app->cfg->redis;
+    const struct host_port *redis = &locator->app->cfg->redis;
     char ip[REDIS_TARGET_IP_MAX_BYTES];
     char message[400];
     const char *why;
 
-    if (redis_locator_resolve(redis->host, ip, sizeof(ip), &why) != 0) {
+    locator->last_resolve_ms = clock_now_ms();
+    locator->resolve_due = false;
+    if (resolve_host(redis->host, ip, sizeof(ip), &why) != 0) {
         snprintf(message, sizeof(message), "redis: cannot resolve '%s' (--redis / REDIS_ADDR): %s",
                  redis->host, why);
-        log_dedupe_report(&resolve_log, LOG_WARN, message);
+        log_dedupe_report(&locator->resolve_log, LOG_WARN, message);
         return; /* keep the last address, if any: it may still work */
     }
-    log_dedupe_clear(&resolve_log, message, sizeof(message));
-    if (strcmp(ip, published) == 0) return;
-    if (published[0] != '\0')
-        log_info("redis: %s now resolves to %s (was %s)", redis->host, ip, published);
-    snprintf(published, REDIS_TARGET_IP_MAX_BYTES, "%s", ip);
-    redis_target_publish(&app->target, ip, redis->port);
+    log_dedupe_clear(&locator->resolve_log, message, sizeof(message));
+    redis_target_publish(&locator->app->target, redis->host, ip, redis->port);
+}
+
+static int64_t direct_next_ms(const struct redis_locator *locator)
+{
+    bool known = redis_target_generation(&locator->app->target) != 0;
+
+    if (locator->resolve_due || !known) return locator->last_resolve_ms + RESOLVE_MIN_INTERVAL_MS;
+    return locator->last_resolve_ms + RESOLVE_PERIOD_MS;
 }
 
 static void *locator_main(void *arg)
 {
     struct redis_locator *locator = arg;
-    struct app *app = locator->app;
-    char *published = locator->published;
-    uint64_t seen_failures = 0;
-    int64_t last_resolve_ms = clock_now_ms(); /* redis_locator_start resolved once */
-    bool due = false; /* resolve at the next chance: after failures, periodically */
+    struct redis_target *target = &locator->app->target;
 
-    while (!redis_target_is_shut_down(&app->target)) {
-        int64_t since = clock_now_ms() - last_resolve_ms;
-        int64_t wait_ms;
+    while (!redis_target_is_shut_down(target)) {
+        struct pollfd fds[2] = {{.fd = redis_target_locator_fd(target), .events = POLLIN},
+                                {.fd = -1, .events = POLLIN}};
+        int64_t now = clock_now_ms();
+        int64_t next = locator->sentinel != NULL ? sentinel_client_next_check_ms(locator->sentinel)
+                                                 : direct_next_ms(locator);
+        int64_t wait = next - now;
+        bool failure;
 
-        if ((due || published[0] == '\0') && since >= RESOLVE_MIN_INTERVAL_MS) {
-            resolve_and_publish(app, published);
-            last_resolve_ms = clock_now_ms();
-            since = 0;
-            due = false;
+        if (locator->sentinel != NULL) fds[1].fd = sentinel_client_event_fd(locator->sentinel);
+        if (poll(fds, 2, wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait) < 0 && errno != EINTR) {
+            log_error("redis: locator poll: %s", strerror(errno));
+            break;
         }
-        if (due || published[0] == '\0')
-            wait_ms = RESOLVE_MIN_INTERVAL_MS - since; /* rate limit: at most once a second */
-        else
-            wait_ms = RESOLVE_PERIOD_MS;
-        if (redis_target_wait_failure(&app->target, &seen_failures,
-                                      wait_ms > 0 ? (int)wait_ms : 1) ||
-            wait_ms == RESOLVE_PERIOD_MS)
-            due = true;
+        failure = (fds[0].revents & POLLIN) != 0;
+        if (failure) redis_target_clear_wakeup(target);
+        if (redis_target_is_shut_down(target)) break;
+        now = clock_now_ms();
+        if (locator->sentinel != NULL) {
+            sentinel_client_step(locator->sentinel, failure, fds[1].revents != 0, now);
+            continue;
+        }
+        if (failure) locator->resolve_due = true;
+        if (now >= direct_next_ms(locator)) resolve_and_publish(locator);
     }
     return NULL;
 }
@@ -114,11 +96,18 @@ struct redis_locator *redis_locator_start(struct app *app)
     int err;
 
     locator->app = app;
-    /* resolve once before any worker exists, so that every worker connects at once */
-    resolve_and_publish(app, locator->published);
+    pthread_mutex_init(&locator->resolve_log.lock, NULL);
+    /* find the address once before any worker exists, so that every worker connects at once */
+    if (app->cfg->sentinel_count > 0) {
+        locator->sentinel = sentinel_client_new(app->cfg, &app->target, &app->replica_target);
+        sentinel_client_step(locator->sentinel, false, false, clock_now_ms());
+    } else {
+        resolve_and_publish(locator);
+    }
     err = pthread_create(&locator->thread, NULL, locator_main, locator);
     if (err != 0) {
         log_error("redis: cannot start the locator thread: %s", strerror(err));
+        sentinel_client_free(locator->sentinel);
         free(locator);
         return NULL;
     }
@@ -130,5 +119,7 @@ void redis_locator_stop(struct redis_locator *locator)
     if (locator == NULL) return;
     redis_target_shut_down(&locator->app->target);
     pthread_join(locator->thread, NULL);
+    sentinel_client_free(locator->sentinel);
+    pthread_mutex_destroy(&locator->resolve_log.lock);
     free(locator);
 }

@@ -266,7 +266,10 @@ static void handshake_reply(void *arg, struct redisReply *reply)
     if (pipe->ring_count > 0) return; /* AUTH answered; PING still to come */
     pipe->state = PIPE_READY;
     pipe->backoff_ms = BACKOFF_FIRST_MS;
-    report_recovery(pipe->settings.name, pipe->ip, pipe->port);
+    if (pipe->settings.optional)
+        log_debug("redis: %s reads from replica %s:%d", pipe->settings.name, pipe->ip, pipe->port);
+    else
+        report_recovery(pipe->settings.name, pipe->ip, pipe->port);
 }
 
 static void start_connect(struct redis_pipe *pipe)
@@ -275,7 +278,7 @@ static void start_connect(struct redis_pipe *pipe)
 
     pipe->generation = redis_target_get(pipe->target, pipe->ip, &pipe->port);
     if (pipe->generation == 0) {
-        report_outage("no Redis address known yet");
+        if (!pipe->settings.optional) report_outage("no Redis address is known now");
         schedule_reconnect(pipe, NO_TARGET_RETRY_MS);
         return;
     }
@@ -448,6 +451,11 @@ void redis_pipe_reset(struct redis_pipe *pipe, const char *cause)
     pipe_fail(pipe, cause);
 }
 
+void redis_pipe_report_problem(struct redis_pipe *pipe)
+{
+    redis_target_report_failure(pipe->target, pipe->generation);
+}
+
 void redis_pipe_abort(struct redis_pipe *pipe)
 {
     close_connection(pipe);
@@ -476,9 +484,15 @@ void redis_pipe_check_timers(struct redis_pipe *pipe, int64_t now_ms)
     char cause[96];
 
     switch (pipe->state) {
-    case PIPE_WAITING:
-        if (now_ms >= pipe->reconnect_at_ms) start_connect(pipe);
+    case PIPE_WAITING: {
+        uint64_t published = redis_target_generation(pipe->target);
+
+        /* a newly published address is tried at once, whatever the backoff */
+        if (now_ms >= pipe->reconnect_at_ms ||
+            (published != 0 && published != pipe->generation && pipe->reconnect_at_ms != INT64_MAX))
+            start_connect(pipe);
         break;
+    }
     case PIPE_CONNECTING:
         if (now_ms >= pipe->connect_deadline_ms) {
             snprintf(cause, sizeof(cause), "connect timed out after %d ms",

@@ -27,6 +27,7 @@ struct redis_pipe_settings {
     int timeout_ms;       /* connect, handshake and every command */
     const char *password; /* borrowed for the pipe's life; "" or NULL: no AUTH */
     const char *name;     /* for log lines, e.g. "worker 1" */
+    bool optional;        /* a replica for reads: having none is normal, not an outage */
 };
 
 /* Creates the pipe and starts connecting. Never returns NULL. */
@@ -58,6 +59,10 @@ void redis_pipe_flush(struct redis_pipe *pipe);
  * role): pending callbacks get NULL, the target is asked to check the address, and the pipe
  * reconnects. `cause` is logged. */
 void redis_pipe_reset(struct redis_pipe *pipe, const char *cause);
+
+/* Asks the locator to check the address again (a reply suggested this server may no longer be
+ * the right one), without dropping the connection. */
+void redis_pipe_report_problem(struct redis_pipe *pipe);
 
 /* Closes the connection for good (shutdown): pending callbacks get NULL, no reconnect. */
 void redis_pipe_abort(struct redis_pipe *pipe);

@@ -1,44 +1,74 @@
 /* Shared Redis address with a generation counter: a mutex for the address text (read only on
- * reconnects), an atomic for the generation (read on every flush). */
+ * reconnects and by status pages), atomics for the generation (read on every flush), eventfds
+ * for wakeups in both directions. */
 #include "redis_target.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
-void redis_target_init(struct redis_target *t)
+static void wake(int fd)
 {
-    pthread_condattr_t attr;
+    uint64_t one = 1;
 
+    (void)!write(fd, &one, sizeof(one));
+}
+
+int redis_target_init(struct redis_target *t)
+{
     memset(t->ip, 0, sizeof(t->ip));
+    memset(t->host, 0, sizeof(t->host));
     t->port = 0;
-    t->failures_reported = 0;
     t->last_generation = 0;
-    t->shut_down = false;
+    t->listener_count = 0;
     atomic_init(&t->generation, 0);
+    atomic_init(&t->changes, 0);
+    atomic_init(&t->shut_down, false);
     pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->changed, &attr);
-    pthread_condattr_destroy(&attr);
+    t->locator_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return t->locator_fd < 0 ? -1 : 0;
 }
 
 void redis_target_cleanup(struct redis_target *t)
 {
-    pthread_cond_destroy(&t->changed);
+    if (t->locator_fd >= 0) close(t->locator_fd);
+    t->locator_fd = -1;
     pthread_mutex_destroy(&t->lock);
 }
 
-uint64_t redis_target_publish(struct redis_target *t, const char *ip, int port)
+void redis_target_add_listener(struct redis_target *t, int fd)
+{
+    pthread_mutex_lock(&t->lock);
+    if (t->listener_count < REDIS_TARGET_LISTENERS_MAX) t->listener_fds[t->listener_count++] = fd;
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* Caller holds the lock. */
+static void wake_listeners(struct redis_target *t)
+{
+    for (int i = 0; i < t->listener_count; i++)
+        wake(t->listener_fds[i]);
+}
+
+uint64_t redis_target_publish(struct redis_target *t, const char *host, const char *ip, int port)
 {
     uint64_t gen;
 
     pthread_mutex_lock(&t->lock);
-    snprintf(t->ip, sizeof(t->ip), "%s", ip);
-    t->port = port;
-    gen = ++t->last_generation;
-    atomic_store(&t->generation, gen);
+    gen = atomic_load(&t->generation);
+    if (gen == 0 || strcmp(t->ip, ip) != 0 || t->port != port) {
+        bool moved = t->ip[0] != '\0' && (strcmp(t->ip, ip) != 0 || t->port != port);
+
+        /* a withdrawn address keeps its text, so that coming back to it is no move */
+        snprintf(t->ip, sizeof(t->ip), "%s", ip);
+        snprintf(t->host, sizeof(t->host), "%s", host);
+        t->port = port;
+        gen = ++t->last_generation;
+        atomic_store(&t->generation, gen);
+        if (moved) atomic_fetch_add(&t->changes, 1);
+        wake_listeners(t);
+    }
     pthread_mutex_unlock(&t->lock);
     return gen;
 }
@@ -46,9 +76,10 @@ uint64_t redis_target_publish(struct redis_target *t, const char *ip, int port)
 void redis_target_withdraw(struct redis_target *t)
 {
     pthread_mutex_lock(&t->lock);
-    t->ip[0] = '\0';
-    t->port = 0;
-    atomic_store(&t->generation, 0);
+    if (atomic_load(&t->generation) != 0) {
+        atomic_store(&t->generation, 0);
+        wake_listeners(t);
+    }
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -64,58 +95,55 @@ uint64_t redis_target_get(struct redis_target *t, char ip[REDIS_TARGET_IP_MAX_BY
     return gen;
 }
 
+uint64_t redis_target_describe(struct redis_target *t, char host[REDIS_TARGET_HOST_MAX_BYTES],
+                               char ip[REDIS_TARGET_IP_MAX_BYTES], int *port)
+{
+    uint64_t gen;
+
+    pthread_mutex_lock(&t->lock);
+    gen = atomic_load(&t->generation);
+    memcpy(host, gen != 0 ? t->host : "", gen != 0 ? REDIS_TARGET_HOST_MAX_BYTES : 1);
+    memcpy(ip, gen != 0 ? t->ip : "", gen != 0 ? REDIS_TARGET_IP_MAX_BYTES : 1);
+    *port = gen != 0 ? t->port : 0;
+    pthread_mutex_unlock(&t->lock);
+    return gen;
+}
+
 uint64_t redis_target_generation(const struct redis_target *t)
 {
     return atomic_load_explicit(&t->generation, memory_order_acquire);
 }
 
-void redis_target_report_failure(struct redis_target *t, uint64_t generation)
+uint64_t redis_target_changes(const struct redis_target *t)
 {
-    pthread_mutex_lock(&t->lock);
-    /* a failure under an address already replaced says nothing about the current one */
-    if (generation == 0 || generation == atomic_load(&t->generation)) {
-        t->failures_reported++;
-        pthread_cond_broadcast(&t->changed);
-    }
-    pthread_mutex_unlock(&t->lock);
+    return atomic_load(&t->changes);
 }
 
-bool redis_target_wait_failure(struct redis_target *t, uint64_t *seen, int timeout_ms)
+void redis_target_report_failure(struct redis_target *t, uint64_t generation)
 {
-    struct timespec deadline;
-    bool got;
+    /* a failure under an address already replaced says nothing about the current one */
+    if (generation == 0 || generation == redis_target_generation(t)) wake(t->locator_fd);
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&t->lock);
-    while (t->failures_reported == *seen && !t->shut_down) {
-        if (pthread_cond_timedwait(&t->changed, &t->lock, &deadline) == ETIMEDOUT) break;
-    }
-    got = t->failures_reported != *seen;
-    *seen = t->failures_reported;
-    pthread_mutex_unlock(&t->lock);
-    return got;
+int redis_target_locator_fd(const struct redis_target *t)
+{
+    return t->locator_fd;
+}
+
+void redis_target_clear_wakeup(struct redis_target *t)
+{
+    uint64_t count;
+
+    (void)!read(t->locator_fd, &count, sizeof(count));
 }
 
 void redis_target_shut_down(struct redis_target *t)
 {
-    pthread_mutex_lock(&t->lock);
-    t->shut_down = true;
-    pthread_cond_broadcast(&t->changed);
-    pthread_mutex_unlock(&t->lock);
+    atomic_store(&t->shut_down, true);
+    wake(t->locator_fd);
 }
 
-bool redis_target_is_shut_down(struct redis_target *t)
+bool redis_target_is_shut_down(const struct redis_target *t)
 {
-    bool down;
-
-    pthread_mutex_lock(&t->lock);
-    down = t->shut_down;
-    pthread_mutex_unlock(&t->lock);
-    return down;
+    return atomic_load(&t->shut_down);
 }

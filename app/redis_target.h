@@ -1,6 +1,8 @@
-/* The Redis address that workers connect to, published by the locator thread with a generation
- * number. Workers read it when they (re)connect and compare generations on the hot path; a new
- * generation means every connection opened under an older one must be dropped.
+/* A Redis address that workers connect to (the master, or a replica for reads), published by the
+ * locator thread with a generation number. Workers read the address when they (re)connect and
+ * compare generations on the hot path; a new generation means every connection opened under an
+ * older one must be dropped, so replies of two masters never mix. Publishing wakes the workers
+ * (their eventfds), and workers' failure reports wake the locator (its eventfd).
  * Any thread may call these functions. */
 #ifndef APP_REDIS_TARGET_H
 #define APP_REDIS_TARGET_H
@@ -10,45 +12,61 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define REDIS_TARGET_IP_MAX_BYTES 64
+#define REDIS_TARGET_IP_MAX_BYTES   64
+#define REDIS_TARGET_HOST_MAX_BYTES 256
+#define REDIS_TARGET_LISTENERS_MAX  256
 
 struct redis_target {
     pthread_mutex_t lock;
-    pthread_cond_t changed;             /* signalled on failure reports, for the locator */
-    char ip[REDIS_TARGET_IP_MAX_BYTES]; /* numeric: workers never resolve names */
+    char ip[REDIS_TARGET_IP_MAX_BYTES];     /* numeric: workers never resolve names */
+    char host[REDIS_TARGET_HOST_MAX_BYTES]; /* as Sentinel or the config named it, for status */
     int port;
-    atomic_uint_fast64_t generation; /* 0: no address known yet */
-    uint64_t failures_reported;      /* guarded by lock */
+    atomic_uint_fast64_t generation; /* 0: no address known now */
     uint64_t last_generation;        /* guarded by lock; generations only grow */
-    bool shut_down;                  /* guarded by lock: the locator must stop */
+    atomic_uint_fast64_t changes;    /* publishes that moved to a different address */
+    int locator_fd;                  /* eventfd: failure reports and shutdown */
+    atomic_bool shut_down;
+    int listener_fds[REDIS_TARGET_LISTENERS_MAX]; /* workers' eventfds, told of every change */
+    int listener_count;                           /* guarded by lock */
 };
 
-void redis_target_init(struct redis_target *t);
+/* Returns 0, or -1 when the eventfd cannot be created. */
+int redis_target_init(struct redis_target *t);
 void redis_target_cleanup(struct redis_target *t);
 
-/* Publishes an address under a new generation, so that connections to the previous one are
- * dropped. Returns the new generation. */
-uint64_t redis_target_publish(struct redis_target *t, const char *ip, int port);
+/* Adds an eventfd (not owned) that is written to on every publish and withdraw. */
+void redis_target_add_listener(struct redis_target *t, int fd);
 
-/* Withdraws the address (no master known): workers answer 503 until the next publish. */
+/* Publishes `ip`:`port` (`host` is the name it was found under) under a new generation, unless
+ * that address is already published. Returns the current generation. */
+uint64_t redis_target_publish(struct redis_target *t, const char *host, const char *ip, int port);
+
+/* Withdraws the address (none known): workers answer 503 at once until the next publish. */
 void redis_target_withdraw(struct redis_target *t);
 
 /* Copies the current address. Returns its generation, or 0 when none is known. */
 uint64_t redis_target_get(struct redis_target *t, char ip[REDIS_TARGET_IP_MAX_BYTES], int *port);
 
+/* For status pages: host, ip and port of the current address (empty when none). */
+uint64_t redis_target_describe(struct redis_target *t, char host[REDIS_TARGET_HOST_MAX_BYTES],
+                               char ip[REDIS_TARGET_IP_MAX_BYTES], int *port);
+
 /* The current generation (0: none). Lock-free; fine on the hot path. */
 uint64_t redis_target_generation(const struct redis_target *t);
 
+/* How many times a publish moved to a different address (failovers followed). */
+uint64_t redis_target_changes(const struct redis_target *t);
+
 /* Tells the locator that a connection made under `generation` failed, so it checks the address
- * again (re-resolves, or asks Sentinel). */
+ * again (re-resolves, or asks Sentinel). Reports about an older generation are ignored. */
 void redis_target_report_failure(struct redis_target *t, uint64_t generation);
 
-/* For the locator: waits up to timeout_ms for a failure report newer than *seen. Returns true
- * when one came and updates *seen. Returns at once after redis_target_shut_down(). */
-bool redis_target_wait_failure(struct redis_target *t, uint64_t *seen, int timeout_ms);
+/* For the locator: the descriptor to poll, and clearing it once woken. */
+int redis_target_locator_fd(const struct redis_target *t);
+void redis_target_clear_wakeup(struct redis_target *t);
 
 /* Wakes and stops the locator (process shutdown). */
 void redis_target_shut_down(struct redis_target *t);
-bool redis_target_is_shut_down(struct redis_target *t);
+bool redis_target_is_shut_down(const struct redis_target *t);
 
 #endif

@@ -16,6 +16,7 @@ static const struct route routes[] = {
     {"/helloworld", false, METHOD_GET, handle_helloworld, false},
     {"/healthz", false, GET_HEAD, handle_healthz, true},
     {"/readyz", false, GET_HEAD, handle_readyz, true},
+    {"/api/status", false, GET_HEAD, handle_api_status, false},
     {"/static/", true, GET_HEAD, handle_static, false},
     {"/static", false, GET_HEAD, handle_static_redirect, false},
 };

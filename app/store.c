@@ -1,25 +1,46 @@
-/* Domain operations over the worker's Redis pipe: builds the commands, classifies replies
+/* Domain operations over the worker's Redis pipes: builds the commands, classifies replies
  * (READONLY and NOAUTH reset the connection; LOADING, NOREPLICAS and the like mean "not now"),
- * logs each kind of Redis error once, and hands plain values to the caller. Runs on its
- * worker's thread only. */
+ * logs each kind of Redis error once, and hands plain values to the caller.
+ *
+ * The counter: with min-replicas-ack N > 0, the INCRs queued in one loop pass are followed by
+ * one WAIT N, and none of their values is shown before WAIT confirms N replicas (one WAIT per
+ * batch, not per request). A value at or below what this process had already shown when the
+ * INCR was sent means Redis lost writes: it is never shown, and the key is repaired forward.
+ * Runs on its worker's thread only; the shown-value floor is one process-wide atomic. */
 #include "store.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
 
-#include "config.h"
+#include "app.h"
 #include "log.h"
 #include "redis_pipe.h"
 #include "xmalloc.h"
 
+/* The INCRs of one loop pass and the WAIT that confirms them. */
+struct wait_batch {
+    struct store_call *first;
+    struct store_call *last;
+    struct store *store;
+};
+
 struct store {
     struct redis_pipe *pipe;
+    struct redis_pipe *replica_pipe; /* NULL unless --read-from-replicas */
+    int min_replicas_ack;
+    int wait_timeout_ms;
+    struct wait_batch open; /* INCRs queued in this pass, before their WAIT */
 };
 
 static struct log_dedupe reply_error_log = LOG_DEDUPE_INIT;
+static struct log_dedupe durability_log = LOG_DEDUPE_INIT;
+
+/* The highest counter value this process has shown (written only by publish_floor). */
+static atomic_llong shown_floor;
 
 /* Errors after which the same command may succeed later or elsewhere: answer 503. */
 static const char *const transient_errors[] = {
@@ -31,24 +52,28 @@ static bool starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static enum store_status classify(struct store *store, const redisReply *reply, const char *command)
+static enum store_status classify(struct redis_pipe *pipe, const redisReply *reply,
+                                  const char *command)
 {
     char message[320];
 
     if (reply == NULL) return STORE_UNAVAILABLE; /* the pipe has logged why */
     if (reply->type != REDIS_REPLY_ERROR) return STORE_OK;
     if (starts_with(reply->str, "READONLY")) {
-        redis_pipe_reset(store->pipe, "READONLY: the server is a replica now");
+        redis_pipe_reset(pipe, "READONLY: the server is a replica now");
         return STORE_UNAVAILABLE;
     }
     if (starts_with(reply->str, "NOAUTH")) {
-        redis_pipe_reset(store->pipe, "NOAUTH: Redis asks for a password (REDIS_PASSWORD)");
+        redis_pipe_reset(pipe, "NOAUTH: Redis asks for a password (REDIS_PASSWORD)");
         return STORE_UNAVAILABLE;
     }
     snprintf(message, sizeof(message), "redis: %s: %s", command, reply->str);
     for (size_t i = 0; i < sizeof(transient_errors) / sizeof(transient_errors[0]); i++) {
         if (starts_with(reply->str, transient_errors[i])) {
             log_dedupe_report(&reply_error_log, LOG_WARN, message);
+            /* a master that refuses writes or a replica without its master: look again */
+            if (starts_with(reply->str, "NOREPLICAS") || starts_with(reply->str, "MASTERDOWN"))
+                redis_pipe_report_problem(pipe);
             return STORE_UNAVAILABLE;
         }
     }
@@ -56,50 +81,192 @@ static enum store_status classify(struct store *store, const redisReply *reply, 
     return STORE_FAILED;
 }
 
-struct store *store_new(struct event_loop *loop, struct redis_target *target,
-                        const struct config *cfg, const char *worker_name)
+struct store *store_new(struct event_loop *loop, struct app *app, const char *worker_name)
 {
     struct store *store = xcalloc(1, sizeof(*store));
+    const struct config *cfg = app->cfg;
     struct redis_pipe_settings settings = {
         .timeout_ms = cfg->redis_timeout_ms,
         .password = cfg->redis_password,
         .name = worker_name,
     };
 
-    store->pipe = redis_pipe_new(loop, target, &settings);
+    store->pipe = redis_pipe_new(loop, &app->target, &settings);
+    if (cfg->read_from_replicas) {
+        settings.optional = true;
+        store->replica_pipe = redis_pipe_new(loop, &app->replica_target, &settings);
+    }
+    store->min_replicas_ack = cfg->min_replicas_ack;
+    /* WAIT must give up before the pipe's own deadline, or the connection is dropped */
+    store->wait_timeout_ms = cfg->redis_timeout_ms / 2 > 0 ? cfg->redis_timeout_ms / 2 : 1;
     return store;
 }
 
 void store_free(struct store *store)
 {
     if (store == NULL) return;
+    store_abort(store);
     redis_pipe_free(store->pipe);
+    redis_pipe_free(store->replica_pipe);
     free(store);
+}
+
+static void complete_counter(struct store_call *call, enum store_status status)
+{
+    call->done.counter(call->arg, status, status == STORE_OK ? call->value : 0);
+}
+
+/* Raises the shown floor to `value` (a value about to be shown). */
+static void publish_floor(long long value)
+{
+    long long current = atomic_load_explicit(&shown_floor, memory_order_relaxed);
+
+    while (value > current &&
+           !atomic_compare_exchange_weak_explicit(&shown_floor, &current, value,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+static void repair_reply(void *arg, struct redisReply *reply)
+{
+    (void)arg;
+    (void)reply;
+}
+
+/* Redis handed out a value at or below one already shown: it lost writes. Never show it, log
+ * it once, and raise the key to the floor so the next increments are above everything shown. */
+static void handle_regression(struct store *store, struct store_call *call)
+{
+    static const char script[] =
+        "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
+        "if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end return 0";
+    char message[256], floor_text[32];
+    long long floor = atomic_load(&shown_floor);
+    const char *argv[5] = {"EVAL", script, "1", "count", floor_text};
+    size_t argv_len[5] = {4, sizeof(script) - 1, 1, 5, 0};
+
+    snprintf(message, sizeof(message),
+             "redis: counter regression: INCR returned %lld after %lld was shown; not shown, "
+             "key 'count' repaired forward",
+             call->value, call->floor_at_send);
+    log_dedupe_report(&durability_log, LOG_ERROR, message);
+    argv_len[4] = (size_t)snprintf(floor_text, sizeof(floor_text), "%lld", floor);
+    redis_pipe_send_argv(store->pipe, repair_reply, NULL, 5, argv, argv_len);
+}
+
+/* Shows (or refuses) one confirmed INCR result. */
+static void finish_increment(struct store *store, struct store_call *call)
+{
+    if (call->status == STORE_OK && call->value <= call->floor_at_send) {
+        handle_regression(store, call);
+        call->status = STORE_UNAVAILABLE;
+    }
+    if (call->status == STORE_OK) publish_floor(call->value);
+    complete_counter(call, call->status);
+}
+
+static void counter_reply(void *arg, struct redisReply *reply)
+{
+    struct store_call *call = arg;
+    struct store *store = call->store;
+
+    call->status = classify(store->pipe, reply, "INCR count");
+    if (call->status == STORE_OK && reply->type != REDIS_REPLY_INTEGER) {
+        log_dedupe_report(&reply_error_log, LOG_ERROR, "redis: INCR count: not an integer reply");
+        call->status = STORE_FAILED;
+    }
+    if (call->status == STORE_OK) call->value = reply->integer;
+    /* durable mode: the batch's WAIT reply finishes the call */
+    if (store->min_replicas_ack == 0) finish_increment(store, call);
+}
+
+static void wait_reply(void *arg, struct redisReply *reply)
+{
+    struct wait_batch *batch = arg;
+    struct store *store = batch->store;
+    long long acked = reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    bool confirmed = acked >= store->min_replicas_ack;
+    struct store_call *call = batch->first;
+
+    if (!confirmed && reply != NULL) {
+        char message[200];
+
+        snprintf(message, sizeof(message),
+                 "redis: WAIT: %lld of %d replicas acknowledged within %d ms: pings answer 503 "
+                 "(--min-replicas-ack / MIN_REPLICAS_ACK)",
+                 acked < 0 ? 0 : acked, store->min_replicas_ack, store->wait_timeout_ms);
+        log_dedupe_report(&durability_log, LOG_WARN, message);
+        redis_pipe_report_problem(store->pipe); /* an isolated old master looks like this */
+    } else if (confirmed) {
+        char ended[200];
+
+        if (log_dedupe_clear(&durability_log, ended, sizeof(ended)))
+            log_info("redis: replicas acknowledge writes again");
+    }
+    free(batch);
+    while (call != NULL) {
+        struct store_call *next = call->next_in_batch;
+
+        if (!confirmed && call->status == STORE_OK) call->status = STORE_UNAVAILABLE;
+        finish_increment(store, call);
+        call = next;
+    }
+}
+
+/* Sends the WAIT that confirms this pass's INCRs (durable mode). */
+static void close_batch(struct store *store)
+{
+    struct wait_batch *batch;
+    char command[64];
+    int len;
+
+    if (store->open.first == NULL) return;
+    batch = xmalloc(sizeof(*batch));
+    *batch = store->open;
+    store->open.first = store->open.last = NULL;
+    len = snprintf(command, sizeof(command), "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$%d\r\n%d\r\n",
+                   snprintf(NULL, 0, "%d", store->min_replicas_ack), store->min_replicas_ack,
+                   snprintf(NULL, 0, "%d", store->wait_timeout_ms), store->wait_timeout_ms);
+    if (redis_pipe_send(store->pipe, command, (size_t)len, wait_reply, batch) != 0)
+        wait_reply(batch, NULL); /* the pipe went down during this pass: answer 503 now */
 }
 
 void store_flush(struct store *store)
 {
+    close_batch(store);
     redis_pipe_flush(store->pipe);
+    if (store->replica_pipe != NULL) redis_pipe_flush(store->replica_pipe);
 }
 
 int64_t store_next_deadline_ms(const struct store *store)
 {
-    return redis_pipe_next_deadline_ms(store->pipe);
+    int64_t deadline = redis_pipe_next_deadline_ms(store->pipe);
+
+    if (store->replica_pipe != NULL) {
+        int64_t replica = redis_pipe_next_deadline_ms(store->replica_pipe);
+
+        if (replica < deadline) deadline = replica;
+    }
+    return deadline;
 }
 
 void store_check_timers(struct store *store, int64_t now_ms)
 {
     redis_pipe_check_timers(store->pipe, now_ms);
+    if (store->replica_pipe != NULL) redis_pipe_check_timers(store->replica_pipe, now_ms);
 }
 
 void store_abort(struct store *store)
 {
+    close_batch(store);
     redis_pipe_abort(store->pipe);
+    if (store->replica_pipe != NULL) redis_pipe_abort(store->replica_pipe);
 }
 
 size_t store_pending(const struct store *store)
 {
-    return redis_pipe_pending(store->pipe);
+    return redis_pipe_pending(store->pipe) +
+           (store->replica_pipe != NULL ? redis_pipe_pending(store->replica_pipe) : 0);
 }
 
 static void prepare_call(struct store_call *call, struct store *store, void *arg)
@@ -108,18 +275,9 @@ static void prepare_call(struct store_call *call, struct store *store, void *arg
     call->arg = arg;
     call->hello = NULL;
     call->replies_missing = 1;
-}
-
-static void counter_reply(void *arg, struct redisReply *reply)
-{
-    struct store_call *call = arg;
-    enum store_status status = classify(call->store, reply, "INCR count");
-
-    if (status == STORE_OK && reply->type != REDIS_REPLY_INTEGER) {
-        log_dedupe_report(&reply_error_log, LOG_ERROR, "redis: INCR count: not an integer reply");
-        status = STORE_FAILED;
-    }
-    call->done.counter(call->arg, status, status == STORE_OK ? reply->integer : 0);
+    call->status = STORE_OK;
+    call->value = 0;
+    call->next_in_batch = NULL;
 }
 
 int store_incr_counter(struct store *store, struct store_call *call, store_counter_fn done,
@@ -129,13 +287,24 @@ int store_incr_counter(struct store *store, struct store_call *call, store_count
 
     prepare_call(call, store, arg);
     call->done.counter = done;
-    return redis_pipe_send(store->pipe, incr_count, sizeof(incr_count) - 1, counter_reply, call);
+    call->floor_at_send = atomic_load_explicit(&shown_floor, memory_order_relaxed);
+    if (redis_pipe_send(store->pipe, incr_count, sizeof(incr_count) - 1, counter_reply, call) != 0)
+        return -1;
+    if (store->min_replicas_ack > 0) {
+        if (store->open.last != NULL)
+            store->open.last->next_in_batch = call;
+        else
+            store->open.first = call;
+        store->open.last = call;
+        store->open.store = store;
+    }
+    return 0;
 }
 
 static void value_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = classify(call->store, reply, "GET redis_app");
+    enum store_status status = classify(call->pipe, reply, "GET redis_app");
 
     if (status == STORE_OK && reply->type == REDIS_REPLY_NIL) {
         call->done.value(call->arg, STORE_NOT_FOUND, NULL, 0);
@@ -156,8 +325,11 @@ int store_get_query_value(struct store *store, struct store_call *call, store_va
 
     prepare_call(call, store, arg);
     call->done.value = done;
-    return redis_pipe_send(store->pipe, get_redis_app, sizeof(get_redis_app) - 1, value_reply,
-                           call);
+    /* a verified replica when one is published, else the master */
+    call->pipe = store->replica_pipe != NULL && redis_pipe_is_ready(store->replica_pipe)
+                     ? store->replica_pipe
+                     : store->pipe;
+    return redis_pipe_send(call->pipe, get_redis_app, sizeof(get_redis_app) - 1, value_reply, call);
 }
 
 /* Each of the three replies lands here; the last one completes the call. A failure of any
@@ -174,13 +346,13 @@ static void hello_set_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
 
-    hello_step_done(call, classify(call->store, reply, "SET Hi"));
+    hello_step_done(call, classify(call->store->pipe, reply, "SET Hi"));
 }
 
 static void hello_get_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = classify(call->store, reply, "GET Hi");
+    enum store_status status = classify(call->store->pipe, reply, "GET Hi");
 
     if (status == STORE_OK && reply->type == REDIS_REPLY_STRING)
         snprintf(call->hello->greeting, sizeof(call->hello->greeting), "%.*s", (int)reply->len,
@@ -193,7 +365,7 @@ static void hello_get_reply(void *arg, struct redisReply *reply)
 static void hello_info_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = classify(call->store, reply, "INFO");
+    enum store_status status = classify(call->store->pipe, reply, "INFO");
 
     if (status == STORE_OK && reply->type == REDIS_REPLY_STRING) {
         call->hello->info = xstrndup(reply->str, reply->len);
@@ -230,7 +402,7 @@ static void ping_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
 
-    call->done.ping(call->arg, classify(call->store, reply, "PING"));
+    call->done.ping(call->arg, classify(call->store->pipe, reply, "PING"));
 }
 
 int store_ping(struct store *store, struct store_call *call, store_ping_fn done, void *arg)

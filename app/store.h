@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #include "event_loop.h"
-#include "redis_target.h"
 
-struct config;
+struct app;
+struct redis_pipe;
 struct store;
 
 enum store_status {
@@ -22,9 +22,9 @@ enum store_status {
     STORE_FAILED,      /* Redis answered with an error that retrying will not fix (logged) */
 };
 
-/* Creates the worker's store and starts connecting. Borrows `cfg` and `target`. */
-struct store *store_new(struct event_loop *loop, struct redis_target *target,
-                        const struct config *cfg, const char *worker_name);
+/* Creates the worker's store and starts connecting (to the master, and to a replica for reads
+ * with --read-from-replicas). Borrows `app`. Never returns NULL. */
+struct store *store_new(struct event_loop *loop, struct app *app, const char *worker_name);
 void store_free(struct store *store);
 
 /* Sends everything queued during this loop pass. */
@@ -60,6 +60,7 @@ typedef void (*store_hello_fn)(void *arg, struct store_hello_result *result);
  * allocates). Must stay valid until its callback has run. */
 struct store_call {
     struct store *store;
+    struct redis_pipe *pipe; /* the connection a read went to */
     void *arg;
     union {
         store_counter_fn counter;
@@ -69,9 +70,15 @@ struct store_call {
     } done;
     struct store_hello_result *hello;
     int replies_missing;
+    enum store_status status; /* the counter, until its WAIT confirms it */
+    long long value;
+    long long floor_at_send;          /* highest value shown when the INCR was sent */
+    struct store_call *next_in_batch; /* INCRs confirmed by the same WAIT */
 };
 
-/* INCR count: exactly one increment, never retried. */
+/* INCR count: exactly one increment, never retried. With min-replicas-ack > 0 the value is
+ * answered only after WAIT confirmed it; a value at or below one this process already showed is
+ * answered STORE_UNAVAILABLE (and the key repaired forward). */
 int store_incr_counter(struct store *store, struct store_call *call, store_counter_fn done,
                        void *arg);
 

@@ -89,7 +89,10 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
         log_error("%s: epoll: %s", w->name, strerror(errno));
         goto fail;
     }
-    w->store = store_new(&w->loop, &app->target, cfg, w->name);
+    w->store = store_new(&w->loop, app, w->name);
+    /* a newly published address wakes the loop, so connections follow it at once */
+    redis_target_add_listener(&app->target, w->wake_fd);
+    redis_target_add_listener(&app->replica_target, w->wake_fd);
     return w;
 fail:
     worker_free(w);
@@ -218,6 +221,11 @@ void worker_free(struct worker *w)
 struct store *worker_store(struct worker *w)
 {
     return w->store;
+}
+
+struct app *worker_app(struct worker *w)
+{
+    return w->app;
 }
 
 const struct config *worker_config(const struct worker *w)

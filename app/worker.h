@@ -31,6 +31,7 @@ void worker_free(struct worker *w);
 
 /* --- for handlers and http.c, on the worker's own thread --- */
 struct store *worker_store(struct worker *w);
+struct app *worker_app(struct worker *w);
 const struct config *worker_config(const struct worker *w);
 bool worker_is_draining(const struct worker *w);
 

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +41,8 @@ def _stop_all_left():
 
 
 atexit.register(_stop_all_left)
+# a test run stopped with SIGTERM still stops what it started (atexit runs on SystemExit)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def free_port():
@@ -74,9 +77,9 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
 class Process:
     """A child process whose output goes to files in a private folder."""
 
-    def __init__(self, name, argv, env=None, cwd=None):
+    def __init__(self, name, argv, env=None, cwd=None, folder=None):
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix=f"redisapp-{name}-")
+        self.dir = folder or tempfile.mkdtemp(prefix=f"redisapp-{name}-")
         self.stdout_path = os.path.join(self.dir, "stdout")
         self.stderr_path = os.path.join(self.dir, "stderr")
         self._stdout = open(self.stdout_path, "wb")
@@ -201,25 +204,43 @@ def redis_call(port, *args, password=None, timeout=5.0):
 
 
 class RedisServer:
-    """A redis-server on a free loopback port, with pause/resume/kill/restart."""
+    """A redis-server on a loopback port, with pause/resume/kill/restart.
 
-    def __init__(self, testcase, port=None, password=None, extra=(), config_file=None):
+    It runs from a config file in its own folder, so CONFIG REWRITE (which Sentinel sends
+    when it changes a node's role) works and survives a restart, like a node's volume."""
+
+    def __init__(self, testcase, port=None, password=None, extra=(), config_file=None,
+                 replica_of=None, lines=()):
         self.port = port or free_port()
         self.password = password
-        self.extra = list(extra)
-        self.config_file = config_file
         self.testcase = testcase
         self.process = None
+        self.folder = tempfile.mkdtemp(prefix=f"redisapp-redis-{self.port}-")
+        testcase.addCleanup(shutil.rmtree, self.folder, True)
+        self.config_file = config_file or os.path.join(self.folder, "redis.conf")
+        if config_file is None:
+            conf = [f"port {self.port}", "bind 127.0.0.1", "save \"\"", "appendonly no",
+                    "daemonize no", 'logfile ""', f"dir {self.folder}", "protected-mode no",
+                    "repl-diskless-sync yes", "repl-diskless-sync-delay 0",
+                    "enable-debug-command local"]
+            if password:
+                conf += [f"requirepass {password}", f"masterauth {password}"]
+            if replica_of:
+                conf.append(f"replicaof 127.0.0.1 {replica_of}")
+            conf += list(lines)
+            with open(self.config_file, "w") as f:
+                f.write("\n".join(conf) + "\n")
+            self.extra = list(extra)
+        else:
+            self.extra = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--daemonize", "no", "--logfile", "",
+                          "--protected-mode", "no"] + list(extra)
         self.start()
 
     def start(self):
-        argv = ["redis-server"] + ([self.config_file] if self.config_file else []) + [
-                "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--logfile", "", "--protected-mode", "no"] + self.extra
-        if self.password:
-            argv += ["--requirepass", self.password, "--masterauth", self.password]
-        self.process = Process(f"redis-{self.port}", argv)
+        argv = ["redis-server", self.config_file] + self.extra
+        self.process = Process(f"redis-{self.port}", argv, folder=tempfile.mkdtemp(
+            prefix=f"redisapp-redis-{self.port}-run-"))
         self.testcase.addCleanup(self._cleanup, self.process)
         wait_until(self.ping, 10, what=f"redis-server on port {self.port}")
 
@@ -236,6 +257,9 @@ class RedisServer:
     def call(self, *args):
         return redis_call(self.port, *args, password=self.password)
 
+    def role(self):
+        return self.call("ROLE")[0]
+
     def pause(self):
         self.process.send(signal.SIGSTOP)
 
@@ -248,6 +272,105 @@ class RedisServer:
     def restart(self):
         self.kill()
         self.start()
+
+
+class SentinelCluster:
+    """A master, replicas and Sentinels on loopback, with fast failure detection."""
+
+    def __init__(self, testcase, replicas=2, sentinels=3, password=None,
+                 sentinel_password=None, down_after_ms=1000, master_name="mymaster"):
+        self.testcase = testcase
+        self.password = password
+        self.sentinel_password = sentinel_password
+        self.master_name = master_name
+        durable = ["min-replicas-to-write 1", "min-replicas-max-lag 3"]
+        master = RedisServer(testcase, password=password, lines=durable)
+        self.nodes = {master.port: master}
+        for _ in range(replicas):
+            node = RedisServer(testcase, password=password, replica_of=master.port, lines=durable)
+            self.nodes[node.port] = node
+        self.sentinel_ports = [free_port() for _ in range(sentinels)]
+        self.sentinels = {}
+        for port in self.sentinel_ports:
+            self.start_sentinel(port, master.port, down_after_ms)
+        wait_until(self.settled, 30 * SLOW, what="Sentinels agreeing on the topology")
+
+    def start_sentinel(self, port, master_port, down_after_ms):
+        folder = tempfile.mkdtemp(prefix=f"redisapp-sentinel-{port}-")
+        self.testcase.addCleanup(shutil.rmtree, folder, True)
+        conf = [f"port {port}", "bind 127.0.0.1", "daemonize no", 'logfile ""', f"dir {folder}",
+                f"sentinel monitor {self.master_name} 127.0.0.1 {master_port} "
+                f"{min(2, len(self.sentinel_ports))}",
+                f"sentinel down-after-milliseconds {self.master_name} {down_after_ms}",
+                f"sentinel failover-timeout {self.master_name} {max(3000, down_after_ms * 3)}",
+                f"sentinel parallel-syncs {self.master_name} 1"]
+        if self.password:
+            conf.append(f"sentinel auth-pass {self.master_name} {self.password}")
+        if self.sentinel_password:
+            conf.append(f"requirepass {self.sentinel_password}")
+        path = os.path.join(folder, "sentinel.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        process = Process(f"sentinel-{port}", ["redis-sentinel", path], folder=folder)
+        self.sentinels[port] = process
+
+        def cleanup():
+            process.stop(signal.SIGKILL)
+        self.testcase.addCleanup(cleanup)
+        wait_until(lambda: self.sentinel_call(port, "PING") == "PONG", 10,
+                   what=f"redis-sentinel on port {port}")
+
+    def sentinel_call(self, port, *args):
+        return redis_call(port, *args, password=self.sentinel_password, timeout=2)
+
+    def settled(self):
+        replicas = len(self.nodes) - 1
+        for port in self.sentinel_ports:
+            try:
+                self.sentinel_call(port, "SENTINEL", "CKQUORUM", self.master_name)
+            except RespError:  # NOQUORUM while they discover each other
+                return False
+            if len(self.sentinel_call(port, "SENTINEL", "replicas", self.master_name)) < replicas:
+                return False
+            peers = self.sentinel_call(port, "SENTINEL", "sentinels", self.master_name)
+            if len(peers) < len(self.sentinel_ports) - 1:
+                return False
+            if any("disconnected" in dict(zip(p[::2], p[1::2]))["flags"] for p in peers):
+                return False
+        return True
+
+    def master_port(self, sentinel_port=None):
+        for port in ([sentinel_port] if sentinel_port else self.sentinel_ports):
+            try:
+                return int(self.sentinel_call(port, "SENTINEL", "get-master-addr-by-name",
+                                              self.master_name)[1])
+            except (OSError, RespError, TypeError):
+                continue
+        raise AssertionError("no Sentinel answers")
+
+    def master(self):
+        return self.nodes[self.master_port()]
+
+    def wait_failover(self, old_port, timeout=30):
+        """Waits until every running Sentinel names a new master that says it is one."""
+        def moved():
+            for port, process in self.sentinels.items():
+                if process.running() and self.master_port(port) == old_port:
+                    return False
+            new = self.master_port()
+            return new != old_port and self.nodes[new].role() == "master"
+        wait_until(moved, timeout * SLOW, interval=0.1, what="a failover")
+        return self.master_port()
+
+    def wait_replica(self, port, timeout=40):
+        """Waits until the node on `port` is a replica with a live link."""
+        def rejoined():
+            info = self.nodes[port].call("INFO", "replication")
+            return "role:slave" in info and "master_link_status:up" in info
+        wait_until(rejoined, timeout * SLOW, interval=0.2, what=f"node {port} rejoining as replica")
+
+    def sentinel_args(self):
+        return ["--sentinels", ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)]
 
 
 # --- HTTP -------------------------------------------------------------------------------

@@ -217,6 +217,55 @@ static void test_static_dir(void)
     CHECK(chdir(cwd) == 0);
 }
 
+static void test_sentinel_settings(void)
+{
+    struct config cfg;
+    char error[CONFIG_ERROR_MAX_BYTES];
+    const char *env[] = {"REDIS_SENTINELS", "sentinel-1:26379, sentinel-2:26379,[::1]:26380",
+                         "REDIS_MASTER_NAME", "app.master-1", NULL};
+    const char *argv[] = {"redisapp", NULL};
+    const char *direct[] = {"redisapp", "--redis", "r:1", NULL};
+    const char *explicit_ack[] = {"redisapp", "--min-replicas-ack", "0", NULL};
+
+    CHECK(load(&cfg, env, argv, error) == CONFIG_OK);
+    CHECK(cfg.sentinel_count == 3);
+    CHECK_STR(cfg.sentinels[0].host, "sentinel-1");
+    CHECK_STR(cfg.sentinels[1].host, "sentinel-2");
+    CHECK_STR(cfg.sentinels[2].host, "::1");
+    CHECK(cfg.sentinels[2].port == 26380);
+    CHECK_STR(cfg.master_name, "app.master-1");
+    CHECK(cfg.min_replicas_ack == 1); /* durable by default with Sentinel */
+    CHECK(cfg.sentinel_timeout_ms == 300);
+    CHECK(!cfg.read_from_replicas);
+    CHECK(load(&cfg, env, explicit_ack, error) == CONFIG_OK);
+    CHECK(cfg.min_replicas_ack == 0);
+    CHECK(load(&cfg, NULL, direct, error) == CONFIG_OK);
+    CHECK(cfg.sentinel_count == 0);
+    CHECK(cfg.min_replicas_ack == 0); /* direct mode answers after INCR */
+    CHECK_STR(cfg.master_name, "mymaster");
+}
+
+static void test_sentinel_errors(void)
+{
+    const char *plain[] = {"redisapp", NULL};
+    const char *both[] = {"redisapp", "--redis", "r:1", NULL};
+    const char *sentinels[] = {"REDIS_SENTINELS", "s:26379", NULL};
+    const char *bad_list[] = {"REDIS_SENTINELS", "s:26379,,t:1", NULL};
+    const char *bad_port[] = {"REDIS_SENTINELS", "s:26379,t", NULL};
+    const char *bad_name[] = {"REDIS_MASTER_NAME", "my master", NULL};
+    const char *two_pw[] = {"REDIS_SENTINEL_PASSWORD", "a", "REDIS_SENTINEL_PASSWORD_FILE",
+                            "/etc/hostname", NULL};
+    const char *bad_ack[] = {"MIN_REPLICAS_ACK", "-1", NULL};
+
+    expect_invalid(sentinels, both, "--redis and REDIS_SENTINELS are both set");
+    expect_invalid(bad_list, plain, "--sentinels / REDIS_SENTINELS");
+    expect_invalid(bad_port, plain, "--sentinels / REDIS_SENTINELS");
+    expect_invalid(bad_name, plain, "--master-name / REDIS_MASTER_NAME");
+    expect_invalid(two_pw, plain,
+                   "REDIS_SENTINEL_PASSWORD and REDIS_SENTINEL_PASSWORD_FILE are both set");
+    expect_invalid(bad_ack, plain, "--min-replicas-ack / MIN_REPLICAS_ACK");
+}
+
 int main(void)
 {
     test_defaults();
@@ -227,5 +276,7 @@ int main(void)
     test_password_file();
     test_help_and_version();
     test_static_dir();
+    test_sentinel_settings();
+    test_sentinel_errors();
     return check_summary("test_config");
 }

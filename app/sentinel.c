@@ -1,0 +1,693 @@
+/* Sentinel discovery and failover following (see sentinel.h). Locator thread only: every
+ * hiredis context here is blocking, with redisSetTimeout() after each connect, so no call waits
+ * longer than its timeout; a context that timed out is freed, never reused. */
+#include "sentinel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "clock.h"
+#include "log.h"
+#include "resolve.h"
+#include "xmalloc.h"
+
+#define SENTINEL_NODES_MAX        32
+#define CHECK_INTERVAL_MS         1000 /* routine check while a master is known */
+#define RETRY_INTERVAL_MS         250  /* while none is */
+#define DISCOVERY_MIN_INTERVAL_MS 100
+#define NODE_RETRY_MS             3000 /* a Sentinel that failed is asked again after this */
+#define LIST_REFRESH_MS           10000
+#define REASON_BYTES              200
+
+struct sentinel_node {
+    char host[CONFIG_HOST_MAX_BYTES + 1];
+    int port;
+    redisContext *ctx; /* query connection, NULL while down */
+    int64_t retry_at_ms;
+    char reason[REASON_BYTES]; /* why it did not answer last time */
+};
+
+enum answer_kind { ANSWER_ADDRESS, ANSWER_UNKNOWN_NAME, ANSWER_FAILED };
+
+/* One Sentinel's view of the master. */
+struct answer {
+    enum answer_kind kind;
+    int node_index;                       /* in nodes[] during this discovery */
+    char node[CONFIG_HOST_MAX_BYTES + 8]; /* "host:port" of the Sentinel */
+    char host[CONFIG_HOST_MAX_BYTES + 1];
+    int port;
+    long long epoch;
+};
+
+/* A connection for ROLE checks, kept across checks while its address stays the same. */
+struct role_probe {
+    redisContext *ctx;
+    char ip[REDIS_TARGET_IP_MAX_BYTES];
+    int port;
+};
+
+struct sentinel_client {
+    const struct config *cfg;
+    struct redis_target *master_target;
+    struct redis_target *replica_target;
+    struct sentinel_node nodes[SENTINEL_NODES_MAX]; /* the one that answered last comes first */
+    int node_count;
+    redisContext *subscription;
+    char subscription_node[CONFIG_HOST_MAX_BYTES + 8];
+    struct role_probe master_probe;
+    struct role_probe replica_probe;
+    bool have_master;
+    char master_host[CONFIG_HOST_MAX_BYTES + 1];
+    char master_ip[REDIS_TARGET_IP_MAX_BYTES];
+    int master_port;
+    int64_t next_check_ms;
+    int64_t last_discovery_ms;
+    int64_t last_list_refresh_ms;
+    bool urgent;
+    struct log_dedupe problem_log;
+};
+
+static struct timeval timeval_of_ms(int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    return tv;
+}
+
+/* A blocking context whose connect and every read and write are bounded by timeout_ms. */
+static redisContext *connect_bounded(const char *host, int port, int timeout_ms, char *why,
+                                     size_t why_size)
+{
+    struct timeval tv = timeval_of_ms(timeout_ms);
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+
+    if (c == NULL || c->err) {
+        snprintf(why, why_size, "%s", c != NULL ? c->errstr : "out of memory");
+        if (c != NULL) redisFree(c);
+        return NULL;
+    }
+    /* hiredis 0.14: the connect timeout does not cover reads; without this a hung server
+     * blocks the thread forever */
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(why, why_size, "cannot set the socket timeout");
+        redisFree(c);
+        return NULL;
+    }
+    redisEnableKeepAlive(c);
+    return c;
+}
+
+/* Why a blocking call on `c` failed, in words: a read timeout shows as EAGAIN in hiredis. */
+static void describe_failure(const redisContext *c, int timeout_ms, char *why, size_t why_size)
+{
+    if (c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily unavailable") != NULL)
+        snprintf(why, why_size, "no reply within %d ms", timeout_ms);
+    else if (c->err == REDIS_ERR_EOF)
+        snprintf(why, why_size, "closed the connection");
+    else
+        snprintf(why, why_size, "%s", c->errstr[0] ? c->errstr : "no reply");
+}
+
+/* Explains an AUTH/NOAUTH error for a person. `setting` names the password option. */
+static void explain_auth_error(const char *error, const char *setting, char *why, size_t why_size)
+{
+    if (strncmp(error, "NOAUTH", 6) == 0)
+        snprintf(why, why_size, "requires a password: set %s", setting);
+    else if (strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL)
+        snprintf(why, why_size, "refused the password (WRONGPASS): check %s", setting);
+    else if (strstr(error, "without any password configured") != NULL)
+        snprintf(why, why_size, "has no password, but one was given: unset %s", setting);
+    else
+        snprintf(why, why_size, "%s", error);
+}
+
+/* Sends AUTH when a password is set. Returns 0, or -1 with the reason. */
+static int authenticate(redisContext *c, const char *password, const char *setting, char *why,
+                        size_t why_size)
+{
+    redisReply *r;
+    int rc = 0;
+
+    if (password[0] == '\0') return 0;
+    r = redisCommand(c, "AUTH %s", password);
+    if (r == NULL) {
+        snprintf(why, why_size, "AUTH: %s", c->errstr);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        explain_auth_error(r->str, setting, why, why_size);
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Value of `field` in a flat [field, value, ...] array reply, or NULL. */
+static const char *field_of(const redisReply *r, const char *field)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, field) == 0)
+            return r->element[i + 1]->type == REDIS_REPLY_STRING ? r->element[i + 1]->str : NULL;
+    }
+    return NULL;
+}
+
+static void node_down(struct sentinel_node *node, const char *reason, int64_t now)
+{
+    if (node->ctx != NULL) redisFree(node->ctx);
+    node->ctx = NULL;
+    node->retry_at_ms = now + NODE_RETRY_MS;
+    snprintf(node->reason, sizeof(node->reason), "%s", reason);
+}
+
+static bool node_connect(struct sentinel_client *sc, struct sentinel_node *node, int64_t now)
+{
+    char why[REASON_BYTES], auth_why[REASON_BYTES];
+
+    if (node->ctx != NULL) return true;
+    node->ctx =
+        connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+    if (node->ctx == NULL) {
+        node_down(node, why, now);
+        return false;
+    }
+    if (authenticate(node->ctx, sc->cfg->sentinel_password,
+                     "--sentinel-password / REDIS_SENTINEL_PASSWORD", auth_why,
+                     sizeof(auth_why)) != 0) {
+        node_down(node, auth_why, now);
+        return false;
+    }
+    return true;
+}
+
+/* Asks one Sentinel for the master's address and config epoch, in one round trip. */
+static void query_node(struct sentinel_client *sc, int node_index, int64_t now, struct answer *out)
+{
+    struct sentinel_node *node = &sc->nodes[node_index];
+    const char *name = sc->cfg->master_name;
+    redisReply *addr = NULL, *master = NULL;
+    const char *epoch;
+    char why[REASON_BYTES];
+
+    memset(out, 0, sizeof(*out));
+    out->kind = ANSWER_FAILED;
+    out->node_index = node_index;
+    snprintf(out->node, sizeof(out->node), "%s:%d", node->host, node->port);
+    if (!node_connect(sc, node, now)) return;
+    redisAppendCommand(node->ctx, "SENTINEL get-master-addr-by-name %s", name);
+    redisAppendCommand(node->ctx, "SENTINEL master %s", name);
+    if (redisGetReply(node->ctx, (void **)&addr) != REDIS_OK ||
+        redisGetReply(node->ctx, (void **)&master) != REDIS_OK) {
+        describe_failure(node->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        node_down(node, why, now);
+        goto done;
+    }
+    if (addr->type == REDIS_REPLY_ERROR) {
+        explain_auth_error(addr->str, "--sentinel-password / REDIS_SENTINEL_PASSWORD", why,
+                           sizeof(why));
+        node_down(node, why, now);
+        goto done;
+    }
+    if (addr->type == REDIS_REPLY_NIL) {
+        out->kind = ANSWER_UNKNOWN_NAME; /* it works, but does not monitor that name */
+        snprintf(node->reason, sizeof(node->reason), "does not know master '%s'", name);
+        goto done;
+    }
+    if (addr->type != REDIS_REPLY_ARRAY || addr->elements != 2 ||
+        addr->element[0]->type != REDIS_REPLY_STRING ||
+        addr->element[1]->type != REDIS_REPLY_STRING) {
+        node_down(node, "unexpected reply to get-master-addr-by-name", now);
+        goto done;
+    }
+    out->kind = ANSWER_ADDRESS;
+    snprintf(out->host, sizeof(out->host), "%s", addr->element[0]->str);
+    out->port = atoi(addr->element[1]->str);
+    epoch = field_of(master, "config-epoch");
+    out->epoch = epoch != NULL ? atoll(epoch) : -1;
+    node->reason[0] = '\0';
+done:
+    if (addr != NULL) freeReplyObject(addr);
+    if (master != NULL) freeReplyObject(master);
+}
+
+static void move_to_front(struct sentinel_client *sc, int index)
+{
+    struct sentinel_node chosen = sc->nodes[index];
+
+    memmove(&sc->nodes[1], &sc->nodes[0], (size_t)index * sizeof(sc->nodes[0]));
+    sc->nodes[0] = chosen;
+}
+
+static int find_node(const struct sentinel_client *sc, const char *host, int port)
+{
+    for (int i = 0; i < sc->node_count; i++) {
+        if (sc->nodes[i].port == port && strcmp(sc->nodes[i].host, host) == 0) return i;
+    }
+    return -1;
+}
+
+static void add_node(struct sentinel_client *sc, const char *host, int port)
+{
+    struct sentinel_node *node;
+
+    if (find_node(sc, host, port) >= 0 || sc->node_count == SENTINEL_NODES_MAX) return;
+    node = &sc->nodes[sc->node_count++];
+    memset(node, 0, sizeof(*node));
+    snprintf(node->host, sizeof(node->host), "%s", host);
+    node->port = port;
+}
+
+/* Closes a probe's connection. */
+static void probe_close(struct role_probe *probe)
+{
+    if (probe->ctx != NULL) redisFree(probe->ctx);
+    probe->ctx = NULL;
+}
+
+/* Runs ROLE on ip:port (reusing the probe's connection). Returns the reply (caller frees) or
+ * NULL with the reason. */
+static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *probe, const char *ip,
+                              int port, char *why, size_t why_size)
+{
+    redisReply *r;
+
+    if (probe->ctx != NULL && (probe->port != port || strcmp(probe->ip, ip) != 0))
+        probe_close(probe);
+    if (probe->ctx == NULL) {
+        char reason[REASON_BYTES];
+
+        probe->ctx = connect_bounded(ip, port, sc->cfg->redis_timeout_ms, reason, sizeof(reason));
+        if (probe->ctx == NULL) {
+            snprintf(why, why_size, "%s", reason);
+            return NULL;
+        }
+        snprintf(probe->ip, sizeof(probe->ip), "%s", ip);
+        probe->port = port;
+        if (authenticate(probe->ctx, sc->cfg->redis_password, "--redis-password / REDIS_PASSWORD",
+                         reason, sizeof(reason)) != 0) {
+            snprintf(why, why_size, "%s", reason);
+            probe_close(probe);
+            return NULL;
+        }
+    }
+    r = redisCommand(probe->ctx, "ROLE");
+    if (r == NULL) {
+        char reason[REASON_BYTES - 8];
+
+        describe_failure(probe->ctx, sc->cfg->redis_timeout_ms, reason, sizeof(reason));
+        snprintf(why, why_size, "ROLE: %s", reason);
+        probe_close(probe); /* timed out or broken: never reused */
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        explain_auth_error(r->str, "--redis-password / REDIS_PASSWORD", why, why_size);
+        freeReplyObject(r);
+        probe_close(probe);
+        return NULL;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        snprintf(why, why_size, "unexpected ROLE reply");
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* True when host:port (resolved into `ip`) answers ROLE as a master. */
+static bool verify_master(struct sentinel_client *sc, const char *host, int port,
+                          char ip[REDIS_TARGET_IP_MAX_BYTES], char *why, size_t why_size)
+{
+    const char *resolve_why;
+    redisReply *r;
+    bool is_master;
+
+    if (resolve_host(host, ip, REDIS_TARGET_IP_MAX_BYTES, &resolve_why) != 0) {
+        snprintf(why, why_size, "cannot resolve: %s", resolve_why);
+        return false;
+    }
+    r = probe_role(sc, &sc->master_probe, ip, port, why, why_size);
+    if (r == NULL) return false;
+    is_master = strcmp(r->element[0]->str, "master") == 0;
+    if (!is_master && r->elements >= 3 && r->element[1]->type == REDIS_REPLY_STRING &&
+        r->element[2]->type == REDIS_REPLY_INTEGER)
+        snprintf(why, why_size, "is a replica (of %s:%lld), not a master", r->element[1]->str,
+                 r->element[2]->integer);
+    else if (!is_master)
+        snprintf(why, why_size, "ROLE says %s, not master", r->element[0]->str);
+    freeReplyObject(r);
+    return is_master;
+}
+
+static int answer_order(const void *a, const void *b)
+{
+    const struct answer *x = a, *y = b;
+
+    if (x->kind != y->kind) return (int)x->kind - (int)y->kind;    /* addresses first */
+    if (x->epoch != y->epoch) return x->epoch > y->epoch ? -1 : 1; /* newest view first */
+    return 0;
+}
+
+/* Logs what stands in the way, once per distinct problem. */
+static void report_problem(struct sentinel_client *sc, const struct answer *answers, int count,
+                           const char *verify_reasons, const char *consequence)
+{
+    char message[1400];
+    size_t used;
+    int unknown = 0, failed = 0;
+
+    for (int i = 0; i < count; i++) {
+        unknown += answers[i].kind == ANSWER_UNKNOWN_NAME;
+        failed += answers[i].kind == ANSWER_FAILED;
+    }
+    if (verify_reasons[0] != '\0') {
+        snprintf(message, sizeof(message), "redis: no verified master for '%s' (%s): %s",
+                 sc->cfg->master_name, consequence, verify_reasons);
+    } else if (unknown > 0 && unknown + failed == count) {
+        snprintf(message, sizeof(message),
+                 "redis: no Sentinel knows master '%s' (%s): check --master-name / "
+                 "REDIS_MASTER_NAME",
+                 sc->cfg->master_name, consequence);
+    } else {
+        used = (size_t)snprintf(message, sizeof(message),
+                                "redis: no Sentinel reachable for master '%s' (%s):",
+                                sc->cfg->master_name, consequence);
+        for (int i = 0; i < sc->node_count && used < sizeof(message); i++) {
+            used += (size_t)snprintf(message + used, sizeof(message) - used, " %s:%d %s;",
+                                     sc->nodes[i].host, sc->nodes[i].port,
+                                     sc->nodes[i].reason[0] ? sc->nodes[i].reason : "not asked");
+        }
+    }
+    log_dedupe_report(&sc->problem_log, LOG_WARN, message);
+}
+
+static void publish_master(struct sentinel_client *sc, const struct answer *a, const char *ip)
+{
+    char ended[256];
+    bool withdrawn = redis_target_generation(sc->master_target) == 0;
+    bool moved = sc->have_master && (strcmp(sc->master_ip, ip) != 0 || sc->master_port != a->port);
+    uint64_t gen = redis_target_publish(sc->master_target, a->host, ip, a->port);
+
+    log_dedupe_clear(&sc->problem_log, ended, sizeof(ended));
+    if (moved)
+        log_info("redis: failover followed: master '%s' moved from %s:%d to %s:%d (%s), config "
+                 "epoch %lld, generation %llu",
+                 sc->cfg->master_name, sc->master_host, sc->master_port, a->host, a->port, ip,
+                 a->epoch, (unsigned long long)gen);
+    else if (!sc->have_master)
+        log_info("redis: master '%s' is %s:%d (%s), per Sentinel %s, config epoch %lld",
+                 sc->cfg->master_name, a->host, a->port, ip, a->node, a->epoch);
+    else if (withdrawn)
+        log_info("redis: master '%s' verified again at %s:%d", sc->cfg->master_name, a->host,
+                 a->port);
+    sc->have_master = true;
+    snprintf(sc->master_host, sizeof(sc->master_host), "%s", a->host);
+    snprintf(sc->master_ip, sizeof(sc->master_ip), "%s", ip);
+    sc->master_port = a->port;
+}
+
+/* Adds the other Sentinels that the front one knows of (SENTINEL sentinels <name>). */
+static void refresh_node_list(struct sentinel_client *sc, int64_t now)
+{
+    struct sentinel_node *front = &sc->nodes[0];
+    redisReply *r;
+
+    sc->last_list_refresh_ms = now;
+    if (front->ctx == NULL) return;
+    r = redisCommand(front->ctx, "SENTINEL sentinels %s", sc->cfg->master_name);
+    if (r == NULL) {
+        char why[REASON_BYTES];
+
+        describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        node_down(front, why, now);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++) {
+            const char *ip = field_of(r->element[i], "ip");
+            const char *port = field_of(r->element[i], "port");
+
+            /* even one flagged down or disconnected now: it is only a candidate to ask */
+            if (ip == NULL || port == NULL) continue;
+            if (sc->node_count < SENTINEL_NODES_MAX && find_node(sc, ip, atoi(port)) < 0) {
+                add_node(sc, ip, atoi(port));
+                log_info("redis: learned Sentinel %s:%s from %s:%d", ip, port, front->host,
+                         front->port);
+            }
+        }
+    }
+    freeReplyObject(r);
+}
+
+/* Picks a replica for reads: SENTINEL replicas, a healthy one, confirmed by its own ROLE. */
+static void choose_replica(struct sentinel_client *sc, int64_t now)
+{
+    struct sentinel_node *front = &sc->nodes[0];
+    redisReply *list;
+    bool found = false;
+
+    if (!sc->cfg->read_from_replicas || front->ctx == NULL) return;
+    list = redisCommand(front->ctx, "SENTINEL replicas %s", sc->cfg->master_name);
+    if (list == NULL) {
+        char why[REASON_BYTES];
+
+        describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        node_down(front, why, now);
+        return;
+    }
+    for (size_t i = 0; !found && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
+        const char *ip = field_of(list->element[i], "ip");
+        const char *port = field_of(list->element[i], "port");
+        const char *flags = field_of(list->element[i], "flags");
+        const char *link = field_of(list->element[i], "master-link-status");
+        char resolved[REDIS_TARGET_IP_MAX_BYTES], why[REASON_BYTES];
+        const char *resolve_why;
+        redisReply *role;
+
+        if (ip == NULL || port == NULL || flags == NULL || strcmp(flags, "slave") != 0 ||
+            link == NULL || strcmp(link, "ok") != 0)
+            continue;
+        if (resolve_host(ip, resolved, sizeof(resolved), &resolve_why) != 0) continue;
+        role = probe_role(sc, &sc->replica_probe, resolved, atoi(port), why, sizeof(why));
+        if (role == NULL) continue;
+        /* ["slave", master host, master port, state, offset]: connected to our master */
+        if (strcmp(role->element[0]->str, "slave") == 0 && role->elements >= 4 &&
+            role->element[2]->type == REDIS_REPLY_INTEGER &&
+            role->element[2]->integer == sc->master_port &&
+            role->element[3]->type == REDIS_REPLY_STRING &&
+            strcmp(role->element[3]->str, "connected") == 0) {
+            redis_target_publish(sc->replica_target, ip, resolved, atoi(port));
+            found = true;
+        }
+        freeReplyObject(role);
+    }
+    freeReplyObject(list);
+    if (!found) redis_target_withdraw(sc->replica_target);
+}
+
+static bool any_address(const struct answer *answers, int count)
+{
+    for (int i = 0; i < count; i++) {
+        if (answers[i].kind == ANSWER_ADDRESS) return true;
+    }
+    return false;
+}
+
+static void discover(struct sentinel_client *sc, int64_t now)
+{
+    struct answer answers[SENTINEL_NODES_MAX];
+    bool asked[SENTINEL_NODES_MAX] = {false};
+    char verify_reasons[1000] = "";
+    size_t used = 0;
+    int count = 0;
+
+    for (int i = 0; i < sc->node_count; i++) {
+        /* a Sentinel that just failed is skipped, unless no other one names an address */
+        if (sc->nodes[i].ctx == NULL && now < sc->nodes[i].retry_at_ms) continue;
+        query_node(sc, i, now, &answers[count++]);
+        asked[i] = true;
+    }
+    for (int i = 0; !any_address(answers, count) && i < sc->node_count; i++) {
+        if (!asked[i]) query_node(sc, i, now, &answers[count++]);
+    }
+    qsort(answers, (size_t)count, sizeof(answers[0]), answer_order);
+    for (int i = 0; i < count && answers[i].kind == ANSWER_ADDRESS; i++) {
+        char ip[REDIS_TARGET_IP_MAX_BYTES], why[REASON_BYTES];
+        bool tried = false;
+
+        for (int j = 0; j < i; j++) {
+            tried |=
+                answers[j].port == answers[i].port && strcmp(answers[j].host, answers[i].host) == 0;
+        }
+        if (tried) continue;
+        if (verify_master(sc, answers[i].host, answers[i].port, ip, why, sizeof(why))) {
+            if (answers[i].node_index > 0) move_to_front(sc, answers[i].node_index);
+            publish_master(sc, &answers[i], ip);
+            if (now - sc->last_list_refresh_ms >= LIST_REFRESH_MS) refresh_node_list(sc, now);
+            choose_replica(sc, now);
+            return;
+        }
+        if (used < sizeof(verify_reasons))
+            used += (size_t)snprintf(verify_reasons + used, sizeof(verify_reasons) - used,
+                                     "%s%s:%d (named by Sentinel %s) %s", used ? "; " : "",
+                                     answers[i].host, answers[i].port, answers[i].node, why);
+    }
+    if (!any_address(answers, count) && sc->have_master) {
+        char ip[REDIS_TARGET_IP_MAX_BYTES], why[REASON_BYTES];
+
+        /* no Sentinel to ask: a master that still says so stays in use (writes stay safe:
+         * WAIT and min-replicas-to-write refuse them on a master cut off from its replicas) */
+        if (verify_master(sc, sc->master_host, sc->master_port, ip, why, sizeof(why))) {
+            char consequence[CONFIG_HOST_MAX_BYTES + 64];
+
+            snprintf(consequence, sizeof(consequence), "keeping the verified master %s:%d",
+                     sc->master_host, sc->master_port);
+            redis_target_publish(sc->master_target, sc->master_host, ip, sc->master_port);
+            report_problem(sc, answers, count, "", consequence);
+            return;
+        }
+    }
+    /* no address verifies: fail fast rather than send requests to a dead or demoted master */
+    redis_target_withdraw(sc->master_target);
+    redis_target_withdraw(sc->replica_target);
+    report_problem(sc, answers, count, verify_reasons, "requests answer 503");
+}
+
+/* Subscribes to +switch-master on the first Sentinel that accepts. */
+static void ensure_subscription(struct sentinel_client *sc)
+{
+    for (int i = 0; sc->subscription == NULL && i < sc->node_count; i++) {
+        struct sentinel_node *node = &sc->nodes[i];
+        char why[REASON_BYTES];
+        redisContext *c;
+        redisReply *r;
+
+        if (node->ctx == NULL) continue; /* only Sentinels that answer now */
+        c = connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        if (c == NULL) continue;
+        if (authenticate(c, sc->cfg->sentinel_password, "--sentinel-password", why, sizeof(why)) !=
+            0) {
+            redisFree(c);
+            continue;
+        }
+        r = redisCommand(c, "SUBSCRIBE +switch-master");
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+            if (r != NULL) freeReplyObject(r);
+            redisFree(c);
+            continue;
+        }
+        freeReplyObject(r);
+        sc->subscription = c;
+        snprintf(sc->subscription_node, sizeof(sc->subscription_node), "%s:%d", node->host,
+                 node->port);
+        log_debug("redis: watching +switch-master on Sentinel %s", sc->subscription_node);
+    }
+}
+
+static void drop_subscription(struct sentinel_client *sc)
+{
+    if (sc->subscription != NULL) redisFree(sc->subscription);
+    sc->subscription = NULL;
+}
+
+/* Reads what the subscription delivered. Returns true when discovery should run now. */
+static bool read_events(struct sentinel_client *sc)
+{
+    const size_t name_len = strlen(sc->cfg->master_name);
+    void *reply = NULL;
+    bool switch_seen = false;
+
+    if (redisBufferRead(sc->subscription) != REDIS_OK) {
+        log_debug("redis: lost the +switch-master subscription on %s: %s", sc->subscription_node,
+                  sc->subscription->errstr);
+        drop_subscription(sc);
+        return true; /* events may have been missed */
+    }
+    while (redisGetReplyFromReader(sc->subscription, &reply) == REDIS_OK && reply != NULL) {
+        redisReply *r = reply;
+
+        /* ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"] */
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[2]->type == REDIS_REPLY_STRING &&
+            strncmp(r->element[2]->str, sc->cfg->master_name, name_len) == 0 &&
+            r->element[2]->str[name_len] == ' ') {
+            log_info("redis: Sentinel %s announced +switch-master %s (checking with ROLE)",
+                     sc->subscription_node, r->element[2]->str);
+            switch_seen = true;
+        }
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+    return switch_seen;
+}
+
+struct sentinel_client *sentinel_client_new(const struct config *cfg, struct redis_target *master,
+                                            struct redis_target *replica)
+{
+    struct sentinel_client *sc = xcalloc(1, sizeof(*sc));
+
+    sc->cfg = cfg;
+    sc->master_target = master;
+    sc->replica_target = replica;
+    pthread_mutex_init(&sc->problem_log.lock, NULL);
+    for (int i = 0; i < cfg->sentinel_count; i++)
+        add_node(sc, cfg->sentinels[i].host, cfg->sentinels[i].port);
+    sc->last_list_refresh_ms = -LIST_REFRESH_MS;
+    sc->urgent = true; /* discover at the first step */
+    return sc;
+}
+
+void sentinel_client_free(struct sentinel_client *sc)
+{
+    if (sc == NULL) return;
+    for (int i = 0; i < sc->node_count; i++) {
+        if (sc->nodes[i].ctx != NULL) redisFree(sc->nodes[i].ctx);
+    }
+    drop_subscription(sc);
+    probe_close(&sc->master_probe);
+    probe_close(&sc->replica_probe);
+    pthread_mutex_destroy(&sc->problem_log.lock);
+    free(sc);
+}
+
+int sentinel_client_event_fd(const struct sentinel_client *sc)
+{
+    return sc->subscription != NULL ? sc->subscription->fd : -1;
+}
+
+int64_t sentinel_client_next_check_ms(const struct sentinel_client *sc)
+{
+    if (sc->urgent) return sc->last_discovery_ms + DISCOVERY_MIN_INTERVAL_MS;
+    return sc->next_check_ms;
+}
+
+void sentinel_client_step(struct sentinel_client *sc, bool failure_reported, bool events_ready,
+                          int64_t now_ms)
+{
+    if (events_ready && sc->subscription != NULL && read_events(sc)) sc->urgent = true;
+    if (failure_reported) sc->urgent = true;
+    if ((sc->urgent && now_ms - sc->last_discovery_ms >= DISCOVERY_MIN_INTERVAL_MS) ||
+        now_ms >= sc->next_check_ms) {
+        sc->urgent = false;
+        discover(sc, now_ms);
+        now_ms = clock_now_ms(); /* discovery may have waited on timeouts */
+        sc->last_discovery_ms = now_ms;
+        sc->next_check_ms =
+            now_ms + (redis_target_generation(sc->master_target) != 0 ? CHECK_INTERVAL_MS
+                                                                      : RETRY_INTERVAL_MS);
+    }
+    /* a subscription on a Sentinel that stopped answering delivers nothing: move it */
+    for (int i = 0; sc->subscription != NULL && i < sc->node_count; i++) {
+        char node[CONFIG_HOST_MAX_BYTES + 8];
+
+        snprintf(node, sizeof(node), "%s:%d", sc->nodes[i].host, sc->nodes[i].port);
+        if (sc->nodes[i].ctx == NULL && strcmp(node, sc->subscription_node) == 0)
+            drop_subscription(sc);
+    }
+    ensure_subscription(sc);
+}

@@ -1,0 +1,326 @@
+"""Sentinel mode against a real master, two replicas and three Sentinels on loopback (down-after
+1 s): clients record every answer while masters are paused, failed over on command, killed; the
+values they were shown must strictly increase, every answer must be a 200 or a prompt 503, and
+the server must follow each failover without a restart. Also: Sentinel problems (first one down,
+a stale one, wrong master name, wrong passwords) give distinct clear errors."""
+
+import json
+import signal
+import threading
+import time
+
+from harness import (SLOW, RedisServer, SentinelCluster, ServerTestCase, KeepAliveClient,
+                     free_port, request, wait_until)
+
+TIMEOUT_MS = 500
+# the longest a ping may take: its INCR and the batch's WAIT, each bounded by the timeout
+DEADLINE_S = 2 * TIMEOUT_MS / 1000 + 1.0 * SLOW
+
+
+def master_in_use(server):
+    """The master address the server uses now, per /api/status (None while none is known)."""
+    master = json.loads(server.get("/api/status").text)["redis"]["master"]
+    return master["address"] if master else None
+
+
+class Recorder:
+    """Clients that send GET / one after another and record every answer."""
+
+    def __init__(self, port, clients=2):
+        self.port = port
+        self.records = [[] for _ in range(clients)]  # per client: (start, end, status, value)
+        self.errors = []
+        self.stop_flag = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
+                        for i in range(clients)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, index):
+        client = KeepAliveClient(self.port, timeout=10)
+        while not self.stop_flag.is_set():
+            start = time.monotonic()
+            try:
+                answer = client.get("/")
+            except OSError as err:
+                self.errors.append(repr(err))
+                continue
+            value = int(answer.text) if answer.status == 200 else None
+            self.records[index].append((start, time.monotonic(), answer.status, value))
+            if answer.status != 200:
+                time.sleep(0.01)
+        client.close()
+
+    def stop(self):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(30)
+
+    def first_success_after(self, moment):
+        ends = [end for records in self.records for start, end, status, _ in records
+                if status == 200 and start >= moment]
+        return min(ends) if ends else None
+
+    def check(self, testcase):
+        """Every answer 200 or a prompt 503; each client's values strictly increase."""
+        testcase.assertEqual(self.errors, [])
+        shown = []
+        for records in self.records:
+            values = [v for _, _, status, v in records if status == 200]
+            testcase.assertEqual(values, sorted(set(values)), "values went backwards or repeated")
+            shown += values
+            for start, end, status, _ in records:
+                testcase.assertIn(status, (200, 503))
+                testcase.assertLess(end - start, DEADLINE_S, f"an answer took {end - start:.2f}s")
+        testcase.assertEqual(len(shown), len(set(shown)), "a value was shown twice")
+        testcase.assertGreater(len(shown), 0)
+        return max(shown)
+
+    def summary(self):
+        all_records = [r for records in self.records for r in records]
+        ok = sum(1 for r in all_records if r[2] == 200)
+        return f"{ok} x 200, {len(all_records) - ok} x 503"
+
+
+class SentinelFailoverTest(ServerTestCase):
+    def setUp(self):
+        super().setUp()
+        self.cluster = SentinelCluster(self)
+        self.server = self.app(None, args=self.cluster.sentinel_args() +
+                               ["--redis-timeout-ms", str(TIMEOUT_MS)])
+        wait_until(self.server.ready, 10 * SLOW, what="readiness")
+
+    def status(self):
+        return json.loads(self.server.get("/api/status").text)
+
+    def recorder(self):
+        recorder = Recorder(self.server.port)
+        self.addCleanup(recorder.stop)
+        return recorder
+
+    def follow(self, fault, name):
+        """Runs `fault` under load. Prints the seconds from the fault to the first successful
+        write on the new master; returns the old and new master ports."""
+        old = self.cluster.master_port()
+        recorder = self.recorder()
+        time.sleep(0.5)
+        fault_at = time.monotonic()
+        fault(old)
+        switched_at = None
+        while switched_at is None:  # the moment this server uses the new master
+            self.assertLess(time.monotonic() - fault_at, 30 * SLOW, "no failover followed")
+            in_use = master_in_use(self.server)
+            if in_use is not None and in_use != f"127.0.0.1:{old}":
+                switched_at = time.monotonic()
+            time.sleep(0.02)
+        new = self.cluster.wait_failover(old)
+        self.assertEqual(master_in_use(self.server), f"127.0.0.1:{new}")
+        wait_until(lambda: recorder.first_success_after(switched_at), 10 * SLOW,
+                   what="a successful write after the failover")
+        time.sleep(0.5)
+        recorder.stop()
+        highest = recorder.check(self)
+        follow_s = recorder.first_success_after(switched_at) - fault_at
+        # nothing shown was lost: the new master's counter is at least every value shown
+        self.assertGreaterEqual(int(self.cluster.nodes[new].call("GET", "count")), highest)
+        print(f"\n    {name}: first successful write {follow_s:.2f} s after the fault "
+              f"({recorder.summary()})", flush=True)
+        return old, new
+
+    def test_paused_master(self):
+        def pause(old):
+            self.cluster.nodes[old].pause()  # like docker pause: TCP up, no answers
+
+        old, new = self.follow(pause, "paused master (SIGSTOP)")
+        # resumed, the old master still says "master" for a while: nothing it accepts may show
+        recorder = self.recorder()
+        self.cluster.nodes[old].resume()
+        self.cluster.wait_replica(old)
+        time.sleep(0.5)
+        recorder.stop()
+        highest = recorder.check(self)
+        self.assertGreaterEqual(int(self.cluster.nodes[new].call("GET", "count")), highest)
+        status = self.status()
+        self.assertGreaterEqual(status["redis"]["failovers_followed"], 1)
+        self.assertEqual(status["redis"]["master"]["address"], f"127.0.0.1:{new}")
+        self.assertTrue(self.server.process.running())  # followed without a restart
+
+    def test_sentinel_failover_command(self):
+        def command(old):
+            self.cluster.sentinel_call(self.cluster.sentinel_ports[0], "SENTINEL", "FAILOVER",
+                                       "mymaster")
+
+        old, new = self.follow(command, "SENTINEL FAILOVER")
+        self.cluster.wait_replica(old)
+
+    def test_killed_master_then_restarted(self):
+        def kill(old):
+            self.cluster.nodes[old].kill()
+
+        old, new = self.follow(kill, "killed master (SIGKILL)")
+        self.cluster.nodes[old].start()  # comes back empty: Sentinel must demote it
+        recorder = self.recorder()
+        self.cluster.wait_replica(old)
+        time.sleep(0.5)
+        recorder.stop()
+        highest = recorder.check(self)
+        current = self.cluster.master_port()
+        self.assertGreaterEqual(int(self.cluster.nodes[current].call("GET", "count")), highest,
+                                f"old {old}, new {new}, now {current}\n"
+                                + self.server.process.stderr())
+
+    def test_two_failovers_in_a_row(self):
+        first_old, first_new = self.follow(lambda old: self.cluster.nodes[old].pause(),
+                                           "first of two failovers (pause)")
+        self.cluster.nodes[first_old].resume()
+        self.cluster.wait_replica(first_old)
+        self.follow(lambda old: self.cluster.nodes[old].kill(), "second of two failovers (kill)")
+        self.assertGreaterEqual(self.status()["redis"]["failovers_followed"], 2)
+
+
+class SentinelDiscoveryTest(ServerTestCase):
+    def test_first_sentinel_down_and_list_refresh(self):
+        cluster = SentinelCluster(self)
+        first = cluster.sentinel_ports[0]
+        cluster.sentinels[first].stop(signal.SIGKILL)
+        server = self.app(None, args=cluster.sentinel_args() + ["--redis-timeout-ms", "500"])
+        wait_until(server.ready, 10 * SLOW, what="readiness through the second Sentinel")
+        self.assertEqual(server.get("/").status, 200)
+
+    def test_a_single_configured_sentinel_is_enough_once_others_are_learned(self):
+        cluster = SentinelCluster(self)
+        only = cluster.sentinel_ports[0]
+        server = self.app(None, args=["--sentinels", f"127.0.0.1:{only}",
+                                      "--redis-timeout-ms", "500"])
+        wait_until(server.ready, 10 * SLOW, what="readiness")
+        wait_until(lambda: server.process.stderr().count("learned Sentinel") == 2, 10 * SLOW,
+                   what="the other Sentinels learned")
+        cluster.sentinels[only].stop(signal.SIGKILL)
+        old = cluster.master_port()
+        cluster.nodes[old].kill()
+        new = cluster.wait_failover(old)
+        wait_until(lambda: master_in_use(server) == f"127.0.0.1:{new}", 15 * SLOW,
+                   what="following a failover through learned Sentinels")
+        wait_until(lambda: server.get("/").status == 200, 10 * SLOW, what="writes again")
+
+    def test_stale_sentinel_first_in_the_list(self):
+        cluster = SentinelCluster(self)
+        replica = [p for p in cluster.nodes if p != cluster.master_port()][0]
+        # a throwaway Sentinel that believes a replica is the master, first in the list
+        stale = free_port()
+        cluster.start_sentinel(stale, replica, 60000)
+        server = self.app(None, args=["--sentinels", f"127.0.0.1:{stale},"
+                                      + ",".join(f"127.0.0.1:{p}" for p in cluster.sentinel_ports),
+                                      "--redis-timeout-ms", "500"])
+        wait_until(server.ready, 10 * SLOW, what="readiness despite the stale Sentinel")
+        self.assertEqual(master_in_use(server), f"127.0.0.1:{cluster.master_port()}")
+        self.assertEqual(server.get("/").status, 200)
+
+    def test_wrong_master_name_is_named(self):
+        cluster = SentinelCluster(self)
+        server = self.app(None, args=cluster.sentinel_args() + ["--master-name", "nosuch"])
+        answer = server.get("/")
+        self.assertEqual(answer.status, 503)
+        self.assertLess(answer.elapsed, DEADLINE_S)
+        wait_until(lambda: "no Sentinel knows master 'nosuch'" in server.process.stderr(), 10,
+                   what="the unknown-name error")
+        self.assertEqual(server.get("/healthz").status, 200)
+
+    def test_no_sentinel_reachable_then_one_returns(self):
+        ports = [free_port(), free_port()]
+        server = self.app(None, args=["--sentinels", ",".join(f"127.0.0.1:{p}" for p in ports),
+                                      "--redis-timeout-ms", "500"])
+        answer = server.get("/")
+        self.assertEqual(answer.status, 503)
+        self.assertLess(answer.elapsed, DEADLINE_S)
+        wait_until(lambda: "no Sentinel reachable for master 'mymaster'" in
+                   server.process.stderr(), 10, what="the unreachable error")
+        self.assertTrue(server.process.running())
+
+    def test_passwords_wrong_and_right(self):
+        cluster = SentinelCluster(self, password="data-pw", sentinel_password="sentinel-pw")
+        base = cluster.sentinel_args() + ["--redis-timeout-ms", "500"]
+        no_sentinel_pw = self.app(None, args=base, env={"REDIS_PASSWORD": "data-pw"}, name="a")
+        wrong_sentinel_pw = self.app(None, args=base, env={
+            "REDIS_PASSWORD": "data-pw", "REDIS_SENTINEL_PASSWORD": "nope"}, name="b")
+        wrong_data_pw = self.app(None, args=base, env={
+            "REDIS_PASSWORD": "nope", "REDIS_SENTINEL_PASSWORD": "sentinel-pw"}, name="c")
+        right = self.app(None, args=base, env={
+            "REDIS_PASSWORD": "data-pw", "REDIS_SENTINEL_PASSWORD": "sentinel-pw"}, name="d")
+        wait_until(right.ready, 10 * SLOW, what="readiness with both passwords")
+        self.assertEqual(right.get("/").status, 200)
+        for server, message in (
+                (no_sentinel_pw, "requires a password: set --sentinel-password"),
+                (wrong_sentinel_pw, "refused the password (WRONGPASS): check --sentinel-password"),
+                (wrong_data_pw, "refused the password (WRONGPASS): check --redis-password")):
+            self.assertEqual(server.get("/").status, 503)
+            wait_until(lambda: message in server.process.stderr(), 10, what=message)
+
+    def test_redis_and_sentinels_together_is_a_config_error(self):
+        import subprocess
+        from harness import BINARY
+        run = subprocess.run([BINARY, "--redis", "127.0.0.1:6379", "--sentinels",
+                              "127.0.0.1:26379"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(run.returncode, 2)
+        self.assertIn("--redis and --sentinels are both set", run.stderr)
+
+
+class DurabilityTest(ServerTestCase):
+    def test_pings_fail_while_no_replica_acknowledges(self):
+        cluster = SentinelCluster(self, sentinels=1)
+        server = self.app(None, args=cluster.sentinel_args() + ["--redis-timeout-ms", "500"])
+        wait_until(server.ready, 10 * SLOW, what="readiness")
+        self.assertEqual(server.get("/").status, 200)
+        replicas = [p for p in cluster.nodes if p != cluster.master_port()]
+        for port in replicas:
+            cluster.nodes[port].pause()
+        try:
+            answers = [server.get("/") for _ in range(5)]
+        finally:
+            for port in replicas:
+                cluster.nodes[port].resume()
+        for answer in answers:
+            self.assertEqual(answer.status, 503, answer.text)  # never a number WAIT did not see
+            self.assertLess(answer.elapsed, DEADLINE_S)
+        wait_until(lambda: server.get("/").status == 200, 20 * SLOW,
+                   what="writes once replicas acknowledge again")
+        self.assertIn("replicas acknowledged", server.process.stderr())
+
+    def test_regression_guard_never_shows_less_and_repairs_forward(self):
+        redis = RedisServer(self)
+        server = self.app(redis.port)
+        wait_until(server.ready, 10, what="readiness")
+        values = [int(server.get("/").text) for _ in range(5)]
+        self.assertEqual(values, [1, 2, 3, 4, 5])
+        redis.call("SET", "count", 2)  # Redis "lost" writes
+        answer = server.get("/")
+        self.assertEqual(answer.status, 503)  # 3 would go backwards: not shown
+        wait_until(lambda: int(redis.call("GET", "count")) >= 5, 5, what="the repair")
+        self.assertEqual(server.get("/").text, "6\n")
+        self.assertIn("counter regression", server.process.stderr())
+
+
+class ReadReplicaTest(ServerTestCase):
+    def test_query_reads_from_a_replica(self):
+        cluster = SentinelCluster(self)
+        server = self.app(None, args=cluster.sentinel_args() + ["--read-from-replicas", "on",
+                                                                "--threads", "1"])
+        wait_until(lambda: json.loads(server.get("/api/status").text)["redis"]["read_replica"],
+                   15 * SLOW, what="a replica for reads")
+        replica = json.loads(server.get("/api/status").text)["redis"]["read_replica"]
+        replica_port = int(replica["address"].split(":")[1])
+        self.assertNotEqual(replica_port, cluster.master_port())
+        cluster.master().call("SET", "redis_app", "from the master")
+        wait_until(lambda: cluster.nodes[replica_port].call("GET", "redis_app"), 5,
+                   what="replication")
+
+        def gets_on_replica():
+            stats = cluster.nodes[replica_port].call("INFO", "commandstats")
+            line = [l for l in stats.splitlines() if l.startswith("cmdstat_get:")]
+            return int(line[0].split("calls=")[1].split(",")[0]) if line else 0
+
+        before = gets_on_replica()
+        for _ in range(5):
+            self.assertEqual(server.get("/query/").text,
+                             "hello world from app, with value: from the master\n")
+        self.assertGreaterEqual(gets_on_replica() - before, 5)
