@@ -18,7 +18,7 @@ struct http_server *http_server_start(struct worker *w, struct app *app, int lis
 /* The daemon's epoll descriptor: readable when http_server_run has work. */
 int http_server_fd(const struct http_server *server);
 
-/* Processes ready connections, resumed requests and timeouts, without blocking. */
+/* Processes ready connections, answered requests and timeouts, without blocking. */
 void http_server_run(struct http_server *server);
 
 /* Milliseconds until http_server_run has timeout work (0: now), or -1 for none. */

@@ -108,6 +108,10 @@ int main(int argc, char **argv)
         break;
     }
     log_set_level(cfg.log_level);
+    if (cfg.idle_timeout_s * 1000LL <= 2LL * cfg.redis_timeout_ms)
+        log_warn("config: --idle-timeout-s %d s is not above what a ping may wait for Redis "
+                 "(INCR and WAIT, 2 x %d ms): such requests are cut at the idle timeout",
+                 cfg.idle_timeout_s, cfg.redis_timeout_ms);
     {
         cJSON_Hooks hooks = {xmalloc, free}; /* a NULL from cJSON then means bad input only */
 

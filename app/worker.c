@@ -1,6 +1,6 @@
 /* Worker thread: one event loop that drives the HTTP daemon, the Redis pipe and the access
  * log, plus the per-worker request pool and the drain sequence after SIGTERM. A loop pass:
- * wait -> Redis replies (resume requests) -> timers -> one MHD_run for new and resumed
+ * wait -> Redis replies (complete requests) -> timers -> one MHD run for new and answered
  * requests -> one write of every Redis command queued in the pass -> one access-log write. */
 #include "worker.h"
 
@@ -37,7 +37,8 @@ struct worker {
     struct access_log access_log;
     struct request *free_requests;
     size_t requests_in_flight;
-    bool http_due;
+    bool http_due;           /* MHD has work now (its socket is ready, an answer came) */
+    int64_t http_deadline_ms; /* MHD has timer work then (timeouts, waiting requests) */
     bool accepting;
     int64_t last_traffic_ms; /* while draining: when the last non-probe request ended */
     int exit_status;
@@ -105,8 +106,9 @@ static int next_timeout_ms(struct worker *w, int64_t now)
     int64_t http = http_server_timeout_ms(w->http);
     int64_t wait;
 
+    w->http_deadline_ms = http >= 0 ? now + http : INT64_MAX;
     if (w->http_due) return 0;
-    if (http >= 0 && now + http < deadline) deadline = now + http;
+    if (w->http_deadline_ms < deadline) deadline = w->http_deadline_ms;
     if (atomic_load_explicit(&w->app->draining, memory_order_relaxed) &&
         now + DRAIN_POLL_MS < deadline)
         deadline = now + DRAIN_POLL_MS;
@@ -157,7 +159,7 @@ static void *worker_main(void *arg)
         }
         now = clock_now_ms();
         store_check_timers(w->store, now);
-        if (w->http_due || http_server_timeout_ms(w->http) == 0) {
+        if (w->http_due || now >= w->http_deadline_ms) {
             w->http_due = false;
             http_server_run(w->http);
         }
@@ -205,7 +207,7 @@ int worker_join(struct worker *w)
 void worker_free(struct worker *w)
 {
     if (w == NULL) return;
-    store_free(w->store); /* answers what still waits: no suspended request remains */
+    store_free(w->store); /* answers what still waits for Redis */
     if (w->http != NULL) http_server_free(w->http);
     while (w->free_requests != NULL) {
         struct request *next = w->free_requests->next_free;
@@ -221,6 +223,11 @@ void worker_free(struct worker *w)
 struct store *worker_store(struct worker *w)
 {
     return w->store;
+}
+
+struct http_server *worker_http(struct worker *w)
+{
+    return w->http;
 }
 
 struct app *worker_app(struct worker *w)

@@ -32,6 +32,7 @@ void worker_free(struct worker *w);
 /* --- for handlers and http.c, on the worker's own thread --- */
 struct store *worker_store(struct worker *w);
 struct app *worker_app(struct worker *w);
+struct http_server *worker_http(struct worker *w);
 const struct config *worker_config(const struct worker *w);
 bool worker_is_draining(const struct worker *w);
 
@@ -39,7 +40,7 @@ bool worker_is_draining(const struct worker *w);
 struct request *worker_request_acquire(struct worker *w);
 void worker_request_release(struct worker *w, struct request *req);
 
-/* A suspended request was resumed: run the HTTP daemon in this loop pass. */
+/* A waiting request has its answer: run the HTTP daemon in this loop pass. */
 void worker_schedule_http(struct worker *w);
 
 /* Writes the access-log line of a finished exchange (buffered; flushed once per loop pass). */

@@ -163,6 +163,11 @@ def main():
     parser.add_argument("--endpoints", default="/,/query/,/healthz,/helloworld")
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s, for a smoke test")
     parser.add_argument("--results", help="also write the table as Markdown to this file")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="'label:args' (or 'label:@binary args'): compare server variants "
+                             "in the same run, instead of the default and durable rows")
+    parser.add_argument("--no-durable", action="store_true",
+                        help="skip the --min-replicas-ack 1 row")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.rounds = 2, 1
@@ -180,11 +185,50 @@ def main():
     report(rows, args, connections)
 
 
+def start_app(binary, port, redis_port, extra):
+    proc = start([binary, "--port", str(port), "--bind", "127.0.0.1", "--redis",
+                  f"127.0.0.1:{redis_port}", "--log-level", "warn",
+                  "--static-dir", os.path.join(ROOT, "static")] + extra,
+                 stdout=subprocess.DEVNULL)  # the access log stays on: its cost counts
+    wait_port(port, "redisapp")
+    for _ in range(100):  # every worker connected
+        if all(http_status(port, "/readyz") == 200 for _ in range(4)):
+            break
+        time.sleep(0.1)
+    return proc
+
+
+def parse_variants(specs):
+    """'label:args' or 'label:@/path/to/binary args' -> (label, binary, [args])."""
+    variants = []
+    for spec in specs:
+        label, _, rest = spec.partition(":")
+        words = rest.split()
+        binary = BINARY
+        if words and words[0].startswith("@"):
+            binary = os.path.abspath(words.pop(0)[1:])
+        variants.append((label, binary, words))
+    return variants
+
+
 def run(args, connections, endpoints, work):
-    redis_port, nginx_port, app_port = free_port(), free_port(), free_port()
+    redis_port, replica_port, nginx_port = free_port(), free_port(), free_port()
     start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-           "--appendonly", "no", "--daemonize", "no", "--logfile", os.path.join(work, "redis.log")])
+           "--appendonly", "no", "--daemonize", "no", "--dir", work,
+           "--logfile", os.path.join(work, "redis.log")])
     wait_port(redis_port, "redis-server")
+    # a replica, so that the durable mode (WAIT for one replica) has one to wait for; its
+    # full sync writes an RDB file into its own folder
+    os.makedirs(os.path.join(work, "replica"))
+    start(["redis-server", "--port", str(replica_port), "--bind", "127.0.0.1", "--save", "",
+           "--appendonly", "no", "--daemonize", "no", "--replicaof", "127.0.0.1",
+           str(redis_port), "--dir", os.path.join(work, "replica"),
+           "--logfile", os.path.join(work, "replica.log")])
+    wait_port(replica_port, "the replica")
+    for _ in range(100):
+        if "master_link_status:up" in redis_cli(replica_port, "INFO", "replication"):
+            break
+        time.sleep(0.1)
     nginx_conf = os.path.join(work, "nginx.conf")
     with open(nginx_conf, "w") as f:
         f.write(f"""worker_processes {os.cpu_count()};
@@ -200,14 +244,18 @@ http {{
     nginx = "nginx" if shutil.which("nginx") else "/usr/sbin/nginx"
     start([nginx, "-c", nginx_conf, "-p", work], stderr=subprocess.DEVNULL)
     wait_port(nginx_port, "nginx")
-    app = start([BINARY, "--port", str(app_port), "--bind", "127.0.0.1", "--redis",
-                 f"127.0.0.1:{redis_port}", "--access-log", "off", "--log-level", "warn",
-                 "--static-dir", os.path.join(ROOT, "static")])
-    wait_port(app_port, "redisapp")
-    for _ in range(100):  # every worker connected
-        if all(http_status(app_port, "/readyz") == 200 for _ in range(4)):
-            break
-        time.sleep(0.1)
+
+    # (label, process, port, endpoints)
+    apps = []
+    variants = parse_variants(args.variant) or [("redisapp", BINARY, [])]
+    for label, binary, extra in variants:
+        port = free_port()
+        apps.append((label, start_app(binary, port, redis_port, extra), port, endpoints))
+    if not args.variant and not args.no_durable:
+        port = free_port()
+        apps.append(("redisapp --min-replicas-ack 1",
+                     start_app(BINARY, port, redis_port, ["--min-replicas-ack", "1"]), port,
+                     ["/"]))
 
     samples = {}  # (label, c) -> list of results
     problems = []
@@ -215,29 +263,31 @@ http {{
         for c in connections:
             def record(label, result):
                 samples.setdefault((label, c), []).append(result)
-                print(f"  round {round_index + 1} c{c:<4} {label:<28} {result['rps']:>10.0f} req/s"
+                print(f"  round {round_index + 1} c{c:<4} {label:<40} {result['rps']:>10.0f} req/s"
                       f"  p99 {result['p99']:.2f} ms", flush=True)
 
             record("nginx return 200", run_wrk(f"http://127.0.0.1:{nginx_port}/", c,
                                                args.duration))
             record("redis-benchmark INCR", run_redis_benchmark(redis_port, c, args.duration))
-            for path in endpoints:
-                before = int(redis_cli(redis_port, "GET", "count") or 0)
-                result = run_wrk(f"http://127.0.0.1:{app_port}{path}", c, args.duration)
-                time.sleep(0.2)  # let answers to requests wrk dropped at its end arrive
-                after = int(redis_cli(redis_port, "GET", "count") or 0)
-                ok = result["total"] - result["non2xx"]
-                if path == "/":
-                    slack = (after - before) - ok
-                    if not 0 <= slack <= c:
-                        problems.append(f"c{c} {path}: count moved {after - before}, "
-                                        f"2xx answers {ok}")
-                elif after != before:
-                    problems.append(f"c{c} {path}: count moved without a ping")
-                if result["non2xx"] or result["socket_errors"]:
-                    problems.append(f"c{c} {path}: {result['non2xx']} non-2xx, "
-                                    f"{result['socket_errors']} socket errors")
-                record(f"redisapp GET {path}", result)
+            for label, _, port, paths in apps:
+                for path in paths:
+                    before = int(redis_cli(redis_port, "GET", "count") or 0)
+                    result = run_wrk(f"http://127.0.0.1:{port}{path}", c, args.duration)
+                    time.sleep(0.2)  # let answers to requests wrk dropped at its end arrive
+                    after = int(redis_cli(redis_port, "GET", "count") or 0)
+                    ok = result["total"] - result["non2xx"]
+                    name = f"{label} GET {path}"
+                    if path == "/":
+                        slack = (after - before) - ok
+                        if not 0 <= slack <= c:
+                            problems.append(f"c{c} {name}: count moved {after - before}, "
+                                            f"2xx answers {ok}")
+                    elif after != before:
+                        problems.append(f"c{c} {name}: count moved without a ping")
+                    if result["non2xx"] or result["socket_errors"]:
+                        problems.append(f"c{c} {name}: {result['non2xx']} non-2xx, "
+                                        f"{result['socket_errors']} socket errors")
+                    record(name, result)
     rows = []
     for c in connections:
         nginx_rps = statistics.median(r["rps"] for r in samples[("nginx return 200", c)])
@@ -247,7 +297,9 @@ http {{
             rps = statistics.median(r["rps"] for r in results)
             p99 = statistics.median(r["p99"] for r in results)
             rows.append((c, label, rps, p99, rps / nginx_rps))
-    rows.append(("peak RSS", f"{peak_rss_kib(app.pid) / 1024:.1f} MiB", problems))
+    rss = ", ".join(f"{label} {peak_rss_kib(proc.pid) / 1024:.1f} MiB"
+                    for label, proc, _, _ in apps)
+    rows.append(("peak RSS", rss, problems))
     return rows
 
 
@@ -259,7 +311,7 @@ def report(rows, args, connections):
     check = ("count moved by exactly the 2xx answers in every ping run (slack: requests wrk "
              "dropped in flight at its end, at most one per connection)" if not problems
              else "PROBLEMS: " + "; ".join(problems))
-    text = (header + "\n".join(lines) + f"\n\nredisapp peak RSS (VmHWM) after all runs: {rss}\n\n"
+    text = (header + "\n".join(lines) + f"\n\nPeak RSS (VmHWM) after all runs: {rss}\n\n"
             f"Counter check: {check}\n")
     print()
     print(text)

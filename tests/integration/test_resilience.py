@@ -97,3 +97,30 @@ class StartWithoutRedisTest(ServerTestCase):
         self.assertEqual(server.get("/healthz").status, 200)
         wait_until(lambda: "cannot resolve 'no-such-host.invalid'" in server.process.stderr(),
                    10, what="the resolver error in the log")
+
+
+class OrphanTest(ServerTestCase):
+    def test_connection_closed_while_its_command_waits(self):
+        # the idle timeout (1 s) cuts the connection while Redis (paused) holds the command
+        redis = RedisServer(self)
+        server = self.app(redis.port, args=["--redis-timeout-ms", "3000", "--idle-timeout-s", "1",
+                                            "--threads", "1"])
+        wait_until(server.ready, 10, what="readiness")
+        redis.pause()
+        try:
+            import socket
+            sockets = []
+            for _ in range(5):
+                s = socket.create_connection(("127.0.0.1", server.port), 5)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                sockets.append(s)
+            for s in sockets:
+                s.settimeout(10)
+                self.assertEqual(s.recv(100), b"")  # closed by the server, no answer
+                s.close()
+        finally:
+            redis.resume()
+        # the commands complete after their connections are gone; the server carries on
+        wait_until(lambda: server.get("/").status == 200, 10 * SLOW, what="service afterwards")
+        server.assert_clean_exit()
+        self.assertIn("idle-timeout", server.process.stdout())
