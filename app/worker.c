@@ -37,7 +37,7 @@ struct worker {
     struct access_log access_log;
     struct request *free_requests;
     size_t requests_in_flight;
-    bool http_due;           /* MHD has work now (its socket is ready, an answer came) */
+    bool http_due;            /* MHD has work now (its socket is ready, an answer came) */
     int64_t http_deadline_ms; /* MHD has timer work then (timeouts, waiting requests) */
     bool accepting;
     int64_t last_traffic_ms; /* while draining: when the last non-probe request ended */
