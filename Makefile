@@ -41,7 +41,7 @@ Q := @
 endif
 
 .PHONY: all deps test unit integration check asan-check bench run format format-check \
-        install clean help
+        install clean help up down test-compose
 
 all: build/redisapp
 
@@ -127,5 +127,34 @@ help:
 	@echo "make bench      wrk benchmark beside nginx and redis-benchmark"
 	@echo "make format     clang-format the C sources"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
+	@echo "make up         the Docker stack in the foreground (compose.yaml; starts dockerd if needed)"
+	@echo "make down       remove the Docker stack and its volumes; stop the dockerd make up started"
+	@echo "make test-compose  the Docker stack tested in a real engine (tests/compose/)"
+
+# --- the Docker stack (compose.yaml) -------------------------------------------------------
+# docker/engine.sh readies the engine exactly as the compose test does: Debian's docker.io,
+# docker-compose and debootstrap when missing, a dockerd when none answers (its PID goes to
+# build/docker/dockerd.pid, and `make down` stops it again), debian:bookworm-slim built with
+# debootstrap when absent. COMPOSE picks the compose command (default: docker-compose when
+# installed, else docker compose).
+DOCKERD_PIDFILE := $(CURDIR)/build/docker/dockerd.pid
+COMPOSE_CMD      = $${COMPOSE:-$$(command -v docker-compose >/dev/null 2>&1 \
+                   && echo docker-compose || echo docker compose)}
+
+up:
+	$(Q)sh docker/engine.sh ensure $(DOCKERD_PIDFILE)
+	$(Q)$(COMPOSE_CMD) up --build
+
+# Removes the stack with its volumes (the counter too), the dangling build images, and the
+# dockerd that `make up` started, if any.
+down:
+	$(Q)if /usr/bin/docker version >/dev/null 2>&1; then \
+	    $(COMPOSE_CMD) down -v --remove-orphans && \
+	    /usr/bin/docker image prune -f --filter label=org.redisapp.component >/dev/null; \
+	fi
+	$(Q)sh docker/engine.sh stop $(DOCKERD_PIDFILE)
+
+test-compose:
+	$(Q)$(PYTHON) tests/compose/test_compose.py
 
 -include $(OBJECTS:.o=.d)
