@@ -13,6 +13,7 @@
 
 struct access_log {
     bool enabled;
+    bool json;            /* one JSON object per line instead of text */
     const char *instance; /* borrowed */
     char buffer[ACCESS_LOG_WRITE_BYTES];
     size_t used;
@@ -20,7 +21,7 @@ struct access_log {
     char cached_time[24]; /* "2026-01-02T03:04:05" of cached_second */
 };
 
-void access_log_init(struct access_log *log, bool enabled, const char *instance);
+void access_log_init(struct access_log *log, bool enabled, bool json, const char *instance);
 
 struct access_entry {
     const char *client;

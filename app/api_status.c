@@ -1,61 +1,305 @@
-/* GET /api/status: what this instance knows, as JSON built with cJSON: its name, readiness,
- * and the Redis side (mode, master address and generation, failovers followed). Worker thread;
- * reads the shared targets under their locks (not a hot path). */
+/* GET /api/status and GET /api/topology, as JSON built with cJSON.
+ * /api/status: the instance, the Redis side in use, the counter, and this browser's session: a
+ * random 128-bit id in an HttpOnly, SameSite=Lax cookie, kept in Redis with a sliding expiry, so
+ * every instance behind the load balancer counts the same visits. A missing, malformed or
+ * unknown cookie starts a new session; it is never an error.
+ * /api/topology: master, replicas with their lag (INFO replication), Sentinels and the recent
+ * events the locator recorded. Worker thread; the shared targets and topology are read under
+ * their locks (not a hot path). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "app.h"
 #include "handlers.h"
+#include "store.h"
+#include "version.h"
 #include "worker.h"
+#include "xmalloc.h"
 
-#define JSON "application/json"
+#define JSON           "application/json"
+#define SESSION_COOKIE "sid"
 
-static void add_address(cJSON *parent, const char *name, struct redis_target *target,
-                        bool with_generation)
+static void respond_json(struct request *req, unsigned status, cJSON *root)
+{
+    char *body = cJSON_PrintUnformatted(root);
+
+    cJSON_Delete(root);
+    response_set_heap(&req->response, status, JSON, body, strlen(body));
+    req->response.cache_control = "no-store";
+}
+
+/* {"name": "host:port", "address": "ip:port"} or null. */
+static void add_address(cJSON *parent, const char *key, struct redis_target *target)
 {
     char host[REDIS_TARGET_HOST_MAX_BYTES], ip[REDIS_TARGET_IP_MAX_BYTES], text[400];
     int port;
-    uint64_t gen = redis_target_describe(target, host, ip, &port);
 
-    if (gen == 0) {
-        cJSON_AddNullToObject(parent, name);
+    if (redis_target_describe(target, host, ip, &port) == 0) {
+        cJSON_AddNullToObject(parent, key);
     } else {
-        cJSON *node = cJSON_AddObjectToObject(parent, name);
+        cJSON *node = cJSON_AddObjectToObject(parent, key);
 
         snprintf(text, sizeof(text), "%s:%d", host, port);
         cJSON_AddStringToObject(node, "name", text);
         snprintf(text, sizeof(text), "%s:%d", ip, port);
         cJSON_AddStringToObject(node, "address", text);
     }
-    if (with_generation) cJSON_AddNumberToObject(parent, "generation", (double)gen);
+}
+
+/* The "redis" object both endpoints share. */
+static cJSON *redis_json(struct app *app, const char *role)
+{
+    const struct config *cfg = app->cfg;
+    cJSON *redis = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(redis, "mode", cfg->sentinel_count > 0 ? "sentinel" : "direct");
+    if (cfg->sentinel_count > 0) cJSON_AddStringToObject(redis, "master_name", cfg->master_name);
+    if (role != NULL) cJSON_AddStringToObject(redis, "role", role[0] ? role : "unknown");
+    add_address(redis, "master", &app->target);
+    cJSON_AddNumberToObject(redis, "generation", (double)redis_target_generation(&app->target));
+    cJSON_AddNumberToObject(redis, "failovers_followed",
+                            (double)redis_target_changes(&app->target));
+    cJSON_AddNumberToObject(redis, "min_replicas_ack", cfg->min_replicas_ack);
+    if (cfg->read_from_replicas) add_address(redis, "read_replica", &app->replica_target);
+    return redis;
+}
+
+static bool is_hex_id(const char *s, size_t len)
+{
+    if (len != STORE_SESSION_ID_BYTES) return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+    }
+    return true;
+}
+
+/* Finds a well-formed "sid" cookie. Returns true and copies it into `id`. */
+static bool session_from_cookie(const char *header, char id[STORE_SESSION_ID_BYTES + 1])
+{
+    const char *p = header;
+
+    while (p != NULL && *p != '\0') {
+        size_t len;
+
+        p += strspn(p, " \t;");
+        len = strcspn(p, ";");
+        if (len > sizeof(SESSION_COOKIE) && strncmp(p, SESSION_COOKIE "=", 4) == 0 &&
+            is_hex_id(p + 4, len - 4)) {
+            memcpy(id, p + 4, STORE_SESSION_ID_BYTES);
+            id[STORE_SESSION_ID_BYTES] = '\0';
+            return true;
+        }
+        p += len;
+    }
+    return false;
+}
+
+/* 128 random bits from the kernel, in hex. */
+static void new_session_id(char id[STORE_SESSION_ID_BYTES + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char bits[STORE_SESSION_ID_BYTES / 2];
+    size_t got = 0;
+
+    while (got < sizeof(bits)) {
+        ssize_t n = getrandom(bits + got, sizeof(bits) - got, 0);
+
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) abort(); /* no kernel randomness: never hand out guessable session ids */
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof(bits); i++) {
+        id[2 * i] = hex[bits[i] >> 4];
+        id[2 * i + 1] = hex[bits[i] & 15];
+    }
+    id[STORE_SESSION_ID_BYTES] = '\0';
+}
+
+/* Fills the answer from the session visit (or its failure). */
+static void build_status(struct request *req, const struct store_session_result *result)
+{
+    struct app *app = worker_app(req->worker);
+    const struct config *cfg = app->cfg;
+    bool draining = worker_is_draining(req->worker);
+    cJSON *root = cJSON_CreateObject();
+    unsigned status = 200;
+
+    if (result->status != STORE_OK) {
+        status = result->status == STORE_UNAVAILABLE ? 503 : 500;
+        cJSON_AddStringToObject(root, "error",
+                                status == 503 ? "service unavailable: Redis did not answer"
+                                              : "a Redis command failed (see the server log)");
+    }
+    cJSON_AddStringToObject(root, "status",
+                            draining        ? "draining"
+                            : status == 200 ? "ok"
+                                            : "degraded");
+    cJSON_AddStringToObject(root, "instance", cfg->instance_name);
+    cJSON_AddStringToObject(root, "version", REDISAPP_VERSION);
+    cJSON_AddItemToObject(root, "redis", redis_json(app, result->role));
+    if (result->counter_known)
+        cJSON_AddNumberToObject(root, "counter", (double)result->counter);
+    else
+        cJSON_AddNullToObject(root, "counter");
+    if (status == 200) {
+        cJSON *session = cJSON_AddObjectToObject(root, "session");
+
+        cJSON_AddNumberToObject(session, "visits", (double)result->visits);
+        cJSON_AddBoolToObject(session, "new", result->created);
+        cJSON_AddNumberToObject(session, "expires_in_s", cfg->session_ttl_s);
+        /* (re)sent on every visit, so the cookie's expiry slides with the session's */
+        snprintf(req->response.set_cookie, sizeof(req->response.set_cookie),
+                 SESSION_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax", result->id,
+                 cfg->session_ttl_s);
+    } else {
+        cJSON_AddNullToObject(root, "session");
+        req->response.retry_after_s = status == 503 ? 1 : 0;
+    }
+    respond_json(req, status, root);
+}
+
+static void status_done(void *arg, struct store_session_result *result)
+{
+    struct request *req = arg;
+
+    build_status(req, result);
+    request_complete(req);
 }
 
 enum handler_result handle_api_status(struct request *req)
 {
     struct app *app = worker_app(req->worker);
-    const struct config *cfg = app->cfg;
-    bool known = redis_target_generation(&app->target) != 0;
-    bool draining = worker_is_draining(req->worker);
-    cJSON *root = cJSON_CreateObject();
-    cJSON *redis;
-    char *body;
+    char id[STORE_SESSION_ID_BYTES + 1], new_id[STORE_SESSION_ID_BYTES + 1];
+    bool has_id = session_from_cookie(request_header(req, "Cookie"), id);
+    struct store_session_result unreachable = {.status = STORE_UNAVAILABLE};
 
-    cJSON_AddStringToObject(root, "status", draining ? "draining" : known ? "ok" : "degraded");
-    cJSON_AddStringToObject(root, "instance", cfg->instance_name);
-    redis = cJSON_AddObjectToObject(root, "redis");
-    cJSON_AddStringToObject(redis, "mode", cfg->sentinel_count > 0 ? "sentinel" : "direct");
-    if (cfg->sentinel_count > 0) cJSON_AddStringToObject(redis, "master_name", cfg->master_name);
-    add_address(redis, "master", &app->target, true);
-    cJSON_AddNumberToObject(redis, "failovers_followed",
-                            (double)redis_target_changes(&app->target));
-    cJSON_AddNumberToObject(redis, "min_replicas_ack", cfg->min_replicas_ack);
-    if (cfg->read_from_replicas) add_address(redis, "read_replica", &app->replica_target, false);
-    body = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    response_set_heap(&req->response, 200, JSON, body, strlen(body));
-    req->response.cache_control = "no-store";
-    return HANDLER_DONE;
+    new_session_id(new_id);
+    if (store_session_visit(worker_store(req->worker), &req->store_call, has_id ? id : NULL, new_id,
+                            app->cfg->session_ttl_s, &req->session, status_done, req) != 0) {
+        build_status(req, &unreachable);
+        return HANDLER_DONE;
+    }
+    return HANDLER_PENDING;
+}
+
+/* Parses "slaveN:ip=...,port=...,state=...,offset=...,lag=..." lines of INFO replication. */
+static void add_replicas(cJSON *root, const char *info, size_t len)
+{
+    cJSON *list = cJSON_AddArrayToObject(root, "replicas");
+    const char *line = info, *end = info + len;
+
+    while (line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        size_t line_len = (eol != NULL ? (size_t)(eol - line) : (size_t)(end - line));
+        char buf[512], ip[128] = "", state[32] = "";
+        int port = 0, lag = -1;
+        long long offset = -1;
+
+        if (line_len < sizeof(buf) && strncmp(line, "slave", 5) == 0 &&
+            memchr(line, ':', line_len) != NULL) {
+            cJSON *replica;
+            const char *fields;
+
+            memcpy(buf, line, line_len);
+            buf[line_len] = '\0';
+            buf[strcspn(buf, "\r")] = '\0';
+            fields = strchr(buf, ':') + 1;
+            sscanf(fields, "ip=%127[^,],port=%d,state=%31[^,],offset=%lld,lag=%d", ip, &port, state,
+                   &offset, &lag);
+            replica = cJSON_CreateObject();
+            snprintf(buf, sizeof(buf), "%s:%d", ip, port);
+            cJSON_AddStringToObject(replica, "address", buf);
+            cJSON_AddStringToObject(replica, "state", state);
+            cJSON_AddNumberToObject(replica, "offset", (double)offset);
+            cJSON_AddNumberToObject(replica, "lag_s", lag);
+            cJSON_AddItemToArray(list, replica);
+        } else if (line_len < sizeof(buf) && strncmp(line, "master_repl_offset:", 19) == 0) {
+            cJSON_AddNumberToObject(root, "master_repl_offset", (double)atoll(line + 19));
+        }
+        line += line_len + 1;
+    }
+}
+
+static void add_topology_record(cJSON *root, struct app *app)
+{
+    struct topology *copy = xmalloc(sizeof(*copy));
+    cJSON *sentinels, *events;
+    uint64_t first;
+
+    topology_snapshot(&app->topology, copy);
+    if (app->cfg->sentinel_count > 0) {
+        sentinels = cJSON_AddArrayToObject(root, "sentinels");
+        for (int i = 0; i < copy->sentinel_count; i++) {
+            cJSON *s = cJSON_CreateObject();
+
+            cJSON_AddStringToObject(s, "address", copy->sentinels[i].address);
+            cJSON_AddBoolToObject(s, "answering", copy->sentinels[i].answering);
+            if (!copy->sentinels[i].answering)
+                cJSON_AddStringToObject(s, "problem", copy->sentinels[i].problem);
+            cJSON_AddItemToArray(sentinels, s);
+        }
+    }
+    events = cJSON_AddArrayToObject(root, "events"); /* newest first */
+    first = copy->event_count > TOPOLOGY_EVENTS_MAX ? copy->event_count - TOPOLOGY_EVENTS_MAX : 0;
+    for (uint64_t n = copy->event_count; n > first; n--) {
+        const struct topology_event *e = &copy->events[(n - 1) % TOPOLOGY_EVENTS_MAX];
+        cJSON *item = cJSON_CreateObject();
+        time_t seconds = (time_t)(e->time_ms / 1000);
+        struct tm tm;
+        char when[40];
+        size_t used;
+
+        gmtime_r(&seconds, &tm);
+        used = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when + used, sizeof(when) - used, ".%03dZ", (int)(e->time_ms % 1000));
+        cJSON_AddStringToObject(item, "time", when);
+        cJSON_AddStringToObject(item, "text", e->text);
+        cJSON_AddItemToArray(events, item);
+    }
+    free(copy);
+}
+
+/* Builds the topology answer; `info` is INFO replication of the master, or NULL. */
+static void build_topology(struct request *req, enum store_status status, const char *info,
+                           size_t len)
+{
+    struct app *app = worker_app(req->worker);
+    cJSON *root = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(root, "instance", app->cfg->instance_name);
+    cJSON_AddItemToObject(root, "redis", redis_json(app, NULL));
+    if (status == STORE_OK) {
+        add_replicas(root, info, len);
+    } else {
+        cJSON_AddNullToObject(root, "replicas");
+        cJSON_AddStringToObject(root, "replicas_error", "the master did not answer INFO");
+    }
+    add_topology_record(root, app);
+    respond_json(req, 200, root); /* the topology is most useful exactly when Redis is down */
+}
+
+static void topology_done(void *arg, enum store_status status, const char *info, size_t len)
+{
+    struct request *req = arg;
+
+    build_topology(req, status, info, len);
+    request_complete(req);
+}
+
+enum handler_result handle_api_topology(struct request *req)
+{
+    if (store_replication_info(worker_store(req->worker), &req->store_call, topology_done, req) !=
+        0) {
+        build_topology(req, STORE_UNAVAILABLE, NULL, 0);
+        return HANDLER_DONE;
+    }
+    return HANDLER_PENDING;
 }

@@ -23,6 +23,7 @@ enum option_type {
     OPT_INT,
     OPT_BOOL,
     OPT_LOG_LEVEL,
+    OPT_LOG_FORMAT,  /* text or json, into a bool */
     OPT_BIND,        /* IP literal */
     OPT_ADDR,        /* host:port */
     OPT_ADDR_LIST,   /* host:port[,host:port...] */
@@ -186,6 +187,22 @@ static const struct config_option options[] = {
      .default_value = "on",
      .metavar = "on|off",
      .help = "one line per request on stdout"},
+    {.flag = "log-format",
+     .env = "LOG_FORMAT",
+     .type = OPT_LOG_FORMAT,
+     FIELD(log_json),
+     .default_value = "text",
+     .metavar = "text|json",
+     .help = "access log lines as text or as one JSON object each"},
+    {.flag = "session-ttl-s",
+     .env = "SESSION_TTL_S",
+     .type = OPT_INT,
+     FIELD(session_ttl_s),
+     .default_value = "1800",
+     .min = 60,
+     .max = 604800,
+     .metavar = "S",
+     .help = "a browser session (/api/status) expires after this long without a visit"},
     {.flag = "max-connections",
      .env = "MAX_CONNECTIONS",
      .type = OPT_INT,
@@ -476,6 +493,14 @@ static int apply_value(const struct config_option *opt, struct config *cfg, cons
         break;
     case OPT_BOOL:
         if (parse_bool(text, (bool *)field) != 0) why = "expected on or off";
+        break;
+    case OPT_LOG_FORMAT:
+        if (strcmp(text, "json") == 0)
+            *(bool *)field = true;
+        else if (strcmp(text, "text") == 0)
+            *(bool *)field = false;
+        else
+            why = "expected text or json";
         break;
     case OPT_LOG_LEVEL:
         if (log_level_parse(text, (enum log_level *)field) != 0)

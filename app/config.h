@@ -45,6 +45,8 @@ struct config {
     int shutdown_timeout_ms;
     int drain_quiet_ms;
     bool access_log;
+    bool log_json; /* --log-format json */
+    int session_ttl_s;
 };
 
 enum config_result {

@@ -20,7 +20,7 @@ static void respond_store_failure(struct request *req, enum store_status status)
 {
     switch (status) {
     case STORE_UNAVAILABLE:
-        response_unavailable(&req->response, "Redis did not answer in time");
+        request_unavailable(req, "Redis did not answer in time");
         break;
     case STORE_FAILED:
     default:
@@ -33,7 +33,7 @@ static void respond_store_failure(struct request *req, enum store_status status)
 /* The operation could not even be queued: Redis is not connected. */
 static enum handler_result unavailable_now(struct request *req)
 {
-    response_unavailable(&req->response, "Redis is not connected");
+    request_unavailable(req, "Redis is not connected");
     return HANDLER_DONE;
 }
 
@@ -184,18 +184,18 @@ static void readyz_done(void *arg, enum store_status status)
     struct request *req = arg;
 
     if (worker_is_draining(req->worker))
-        response_unavailable(&req->response, "shutting down");
+        request_unavailable(req, "shutting down");
     else if (status == STORE_OK)
         response_set_static(&req->response, 200, TEXT, "ready\n");
     else
-        response_unavailable(&req->response, "Redis did not answer PING in time");
+        request_unavailable(req, "Redis did not answer PING in time");
     request_complete(req);
 }
 
 enum handler_result handle_readyz(struct request *req)
 {
     if (worker_is_draining(req->worker)) {
-        response_unavailable(&req->response, "shutting down");
+        request_unavailable(req, "shutting down");
         return HANDLER_DONE;
     }
     if (store_ping(worker_store(req->worker), &req->store_call, readyz_done, req) != 0)

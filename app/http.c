@@ -128,6 +128,7 @@ static struct MHD_Response *build_response(struct http_server *server, struct re
          add_header(r, MHD_HTTP_HEADER_ETAG, res->etag) &&
          add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, res->last_modified) &&
          add_header(r, MHD_HTTP_HEADER_LOCATION, res->location) &&
+         add_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie) &&
          add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, res->retry_after_s ? retry_after : NULL);
     /* while draining every answer closes its connection, so a load balancer never reuses one
      * that is about to go away */
@@ -158,40 +159,60 @@ static enum MHD_Result send_response(struct http_server *server, struct request 
 static bool start_request(struct request *req, const char *method)
 {
     const char *length;
-    unsigned long long content_length;
+    unsigned long long content_length = 0;
+    size_t limit = HTTP_MAX_BODY_BYTES;
 
     req->http_phase = PHASE_HEADERS;
     req->method = parse_method(method);
     req->method_name = method;
+    if (req->target_status == URLPATH_OK) req->route = routes_find(req->path);
+    if (req->route != NULL && req->route->max_body_bytes > 0 && req->method == METHOD_POST)
+        limit = req->route->max_body_bytes;
     length = request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length != NULL && sscanf(length, "%llu", &content_length) == 1 &&
-        content_length > HTTP_MAX_BODY_BYTES) {
+    if (length != NULL && sscanf(length, "%llu", &content_length) == 1 && content_length > limit) {
         /* answered before the body is read, so the connection closes instead of reading it */
-        response_set_static(&req->response, 413, TEXT, "request body too large\n");
+        request_error(req, 413, "request body too large (at most %zu bytes)", limit);
         return true;
     }
     if (req->target_status == URLPATH_TOO_LONG) {
-        response_set_static(&req->response, 414, TEXT, "request target too long\n");
+        request_error(req, 414, "request target too long");
         return false;
     }
     if (req->target_status != URLPATH_OK) {
-        response_set_static(&req->response, 400, TEXT,
-                            "malformed path: bad %-escape, encoded '/' or '\\', or a control "
-                            "character\n");
+        request_error(req, 400,
+                      "malformed path: bad %%-escape, encoded '/' or '\\', or a control character");
         return false;
     }
-    req->route = routes_find(req->path);
     if (req->route == NULL) {
-        response_set_static(&req->response, 404, TEXT, "not found\n");
+        request_error(req, 404, "not found");
         return false;
     }
     req->is_probe = req->route->is_probe;
     if ((req->route->methods & req->method) == 0) {
-        response_printf(&req->response, 405, TEXT, "method %.16s not allowed; allowed: %s\n",
-                        method, routes_allow_header(req->route->methods));
+        request_error(req, 405, "method %.16s not allowed; allowed: %s", method,
+                      routes_allow_header(req->route->methods));
         req->response.allow = routes_allow_header(req->route->methods);
     }
     return false;
+}
+
+/* Keeps the body for a route that takes one (POST within its limit); counts and drops it
+ * otherwise. Returns false when the body went past the limit. */
+static bool take_body(struct request *req, const char *data, size_t size)
+{
+    bool keep = req->route != NULL && req->route->max_body_bytes > 0 &&
+                req->method == METHOD_POST && req->response.status == 0;
+    size_t limit = keep ? req->route->max_body_bytes : HTTP_MAX_BODY_BYTES;
+
+    req->body_bytes += size;
+    if (req->body_bytes > limit) return false;
+    if (keep) {
+        req->body = xrealloc(req->body, req->body_len + size + 1);
+        memcpy(req->body + req->body_len, data, size);
+        req->body_len += size;
+        req->body[req->body_len] = '\0';
+    }
+    return true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -203,20 +224,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 
     (void)url; /* MHD's unescaped URL hides %00 and %2f: the raw target is used instead */
     (void)version;
-    (void)upload_data;
     (void)connection;
     if (req == NULL) return MHD_NO;
     if (req->http_phase == PHASE_NEW)
         return start_request(req, method) ? send_response(server, req) : MHD_YES;
     if (*upload_data_size != 0) {
-        /* no route takes a body yet: count and drop it, refuse past the limit */
-        req->body_bytes += *upload_data_size;
+        bool within_limit = take_body(req, upload_data, *upload_data_size);
+
         *upload_data_size = 0;
-        if (req->body_bytes > HTTP_MAX_BODY_BYTES) {
+        if (!within_limit) {
             /* libmicrohttpd 0.9.75 cannot answer in the middle of a body: close instead (a
              * declared Content-Length over the limit gets its 413 before the body) */
-            log_debug("http: %s: body over %d bytes: connection closed", req->target,
-                      HTTP_MAX_BODY_BYTES);
+            log_debug("http: %s: body over its limit: connection closed", req->target);
             return MHD_NO;
         }
         return MHD_YES;
@@ -304,10 +323,15 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 
     (void)socket_context;
     if (addr == NULL) return;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         ip_limit_opened(server->app->ip_limit, addr);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_add_explicit(&worker_metrics(server->worker)->open_connections, 1,
+                                  memory_order_relaxed);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         ip_limit_closed(server->app->ip_limit, addr);
+        atomic_fetch_sub_explicit(&worker_metrics(server->worker)->open_connections, 1,
+                                  memory_order_relaxed);
+    }
 }
 
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)

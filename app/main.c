@@ -18,11 +18,11 @@
 #include "listener.h"
 #include "log.h"
 #include "redis_locator.h"
+#include "version.h"
 #include "worker.h"
 #include "xmalloc.h"
 
-#define REDISAPP_VERSION "0.1.0"
-#define SIGNAL_POLL_MS   100
+#define SIGNAL_POLL_MS 100
 
 static void print_version(void)
 {
@@ -127,6 +127,7 @@ int main(int argc, char **argv)
     listen_fd = listener_open(cfg.bind, cfg.port);
     if (listen_fd < 0) return 1;
     app.cfg = &cfg;
+    topology_init(&app.topology);
     if (redis_target_init(&app.target) != 0 || redis_target_init(&app.replica_target) != 0) {
         log_error("cannot create an eventfd: %s", strerror(errno));
         return 1;
@@ -166,6 +167,7 @@ int main(int argc, char **argv)
     ip_limit_free(app.ip_limit);
     redis_target_cleanup(&app.target);
     redis_target_cleanup(&app.replica_target);
+    topology_cleanup(&app.topology);
     close(listen_fd);
     if (status == 0) log_info("shutdown: done");
     return status;

@@ -27,6 +27,7 @@ struct redis_locator {
     struct log_dedupe resolve_log;
     int64_t last_resolve_ms;
     bool resolve_due;
+    char last_ip[REDIS_TARGET_IP_MAX_BYTES]; /* published last, for the topology events */
 };
 
 /* Direct mode: resolves --redis and publishes its address. */
@@ -47,6 +48,11 @@ static void resolve_and_publish(struct redis_locator *locator)
     }
     log_dedupe_clear(&locator->resolve_log, message, sizeof(message));
     redis_target_publish(&locator->app->target, redis->host, ip, redis->port);
+    if (strcmp(locator->last_ip, ip) != 0) {
+        topology_event(&locator->app->topology, "Redis at %s:%d (%s)", redis->host, redis->port,
+                       ip);
+        snprintf(locator->last_ip, sizeof(locator->last_ip), "%s", ip);
+    }
 }
 
 static int64_t direct_next_ms(const struct redis_locator *locator)
@@ -99,7 +105,8 @@ struct redis_locator *redis_locator_start(struct app *app)
     pthread_mutex_init(&locator->resolve_log.lock, NULL);
     /* find the address once before any worker exists, so that every worker connects at once */
     if (app->cfg->sentinel_count > 0) {
-        locator->sentinel = sentinel_client_new(app->cfg, &app->target, &app->replica_target);
+        locator->sentinel =
+            sentinel_client_new(app->cfg, &app->target, &app->replica_target, &app->topology);
         sentinel_client_step(locator->sentinel, false, false, clock_now_ms());
     } else {
         resolve_and_publish(locator);

@@ -58,6 +58,7 @@ struct redis_pipe {
     size_t ring_capacity, ring_head, ring_count;
     char ip[REDIS_TARGET_IP_MAX_BYTES];
     int port;
+    struct redis_pipe_stats stats;
 };
 
 /* One process-wide record of the current Redis problem, so an outage seen by every worker is
@@ -149,6 +150,7 @@ static void pipe_fail(struct redis_pipe *pipe, const char *cause)
     snprintf(message, sizeof(message), "%s:%d: %s", pipe->ip[0] ? pipe->ip : "(none)", pipe->port,
              cause);
     close_connection(pipe);
+    metrics_add(&pipe->stats.connection_errors, 1);
     jitter = pipe->backoff_ms / 5 > 0 ? rand() % (pipe->backoff_ms / 5 + 1) : 0;
     schedule_reconnect(pipe, pipe->backoff_ms + jitter);
     pipe->backoff_ms =
@@ -266,6 +268,7 @@ static void handshake_reply(void *arg, struct redisReply *reply)
     if (pipe->ring_count > 0) return; /* AUTH answered; PING still to come */
     pipe->state = PIPE_READY;
     pipe->backoff_ms = BACKOFF_FIRST_MS;
+    metrics_add(&pipe->stats.connects, 1);
     if (pipe->settings.optional)
         log_debug("redis: %s reads from replica %s:%d", pipe->settings.name, pipe->ip, pipe->port);
     else
@@ -510,6 +513,11 @@ void redis_pipe_check_timers(struct redis_pipe *pipe, int64_t now_ms)
         }
         break;
     }
+}
+
+const struct redis_pipe_stats *redis_pipe_stats(const struct redis_pipe *pipe)
+{
+    return &pipe->stats;
 }
 
 size_t redis_pipe_pending(const struct redis_pipe *pipe)

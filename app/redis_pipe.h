@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "event_loop.h"
+#include "metrics.h"
 #include "redis_target.h"
 
 struct redisReply;
@@ -72,6 +73,9 @@ int64_t redis_pipe_next_deadline_ms(const struct redis_pipe *pipe);
 
 /* Enforces deadlines, reconnects when due, follows a new target generation. */
 void redis_pipe_check_timers(struct redis_pipe *pipe, int64_t now_ms);
+
+/* The pipe's counters (connects, dropped connections), for /metrics. */
+const struct redis_pipe_stats *redis_pipe_stats(const struct redis_pipe *pipe);
 
 /* Commands sent and not yet answered. */
 size_t redis_pipe_pending(const struct redis_pipe *pipe);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "xmalloc.h"
 
 void request_init(struct request *req, struct worker *worker)
@@ -26,7 +28,10 @@ void request_init(struct request *req, struct worker *worker)
     req->body_bytes = 0;
     memset(&req->response, 0, offsetof(struct response, inline_body));
     req->response.file_fd = -1;
+    req->response.set_cookie[0] = '\0';
     req->hello.info = NULL;
+    req->body = NULL;
+    req->body_len = 0;
     req->next_free = NULL;
 }
 
@@ -34,6 +39,8 @@ void request_cleanup(struct request *req)
 {
     free(req->hello.info);
     req->hello.info = NULL;
+    free(req->body);
+    req->body = NULL;
     free(req->response.heap_body);
     req->response.heap_body = NULL;
     if (req->response.file_fd >= 0) close(req->response.file_fd);
@@ -87,8 +94,34 @@ void response_printf(struct response *res, unsigned status, const char *content_
     }
 }
 
-void response_unavailable(struct response *res, const char *reason)
+bool request_is_api(const struct request *req)
 {
-    response_printf(res, 503, "text/plain; charset=utf-8", "service unavailable: %s\n", reason);
-    res->retry_after_s = 1;
+    return strncmp(req->path, "/api/", 5) == 0;
+}
+
+void request_error(struct request *req, unsigned status, const char *fmt, ...)
+{
+    char message[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    if (request_is_api(req)) {
+        cJSON *root = cJSON_CreateObject();
+        char *body;
+
+        cJSON_AddStringToObject(root, "error", message);
+        body = cJSON_PrintUnformatted(root);
+        cJSON_Delete(root);
+        response_set_heap(&req->response, status, "application/json", body, strlen(body));
+    } else {
+        response_printf(&req->response, status, "text/plain; charset=utf-8", "%s\n", message);
+    }
+}
+
+void request_unavailable(struct request *req, const char *reason)
+{
+    request_error(req, 503, "service unavailable: %s", reason);
+    req->response.retry_after_s = 1;
 }

@@ -35,6 +35,7 @@ struct response {
     const char *allow;         /* for 405 */
     const char *cache_control; /* literal or NULL */
     const char *location;      /* literal or NULL: redirects */
+    char set_cookie[160];      /* "" or a Set-Cookie value */
     char etag[48];
     char last_modified[40];
     unsigned retry_after_s; /* 0: no Retry-After */
@@ -53,12 +54,15 @@ struct request {
     int64_t start_ns;
     bool is_probe; /* /healthz or /readyz: not counted as traffic while draining */
     struct response response;
-    int http_phase;                  /* http.c's bookkeeping: */
-    const struct route *route;       /* NULL until routed */
-    size_t body_bytes;               /* request body seen so far */
-    struct store_call store_call;    /* the Redis operation in flight */
-    struct store_hello_result hello; /* /helloworld's replies */
-    struct request *next_free;       /* the worker's pool list */
+    int http_phase;            /* http.c's bookkeeping: */
+    const struct route *route; /* NULL until routed */
+    size_t body_bytes;         /* request body seen so far */
+    char *body;                /* the body, for routes that take one (owned) */
+    size_t body_len;
+    struct store_call store_call;        /* the Redis operation in flight */
+    struct store_hello_result hello;     /* /helloworld's replies */
+    struct store_session_result session; /* /api/status's replies */
+    struct request *next_free;           /* the worker's pool list */
 };
 
 /* Resets `req` for a new exchange. */
@@ -86,7 +90,15 @@ void response_printf(struct response *res, unsigned status, const char *content_
 void response_set_heap(struct response *res, unsigned status, const char *content_type, char *body,
                        size_t len);
 
+/* An error answer with a short message: JSON {"error": "..."} under /api/, plain text
+ * elsewhere. */
+void request_error(struct request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* 503 with Retry-After and a short reason: Redis cannot answer now. */
-void response_unavailable(struct response *res, const char *reason);
+void request_unavailable(struct request *req, const char *reason);
+
+/* True for the JSON API (paths under /api/). */
+bool request_is_api(const struct request *req);
 
 #endif

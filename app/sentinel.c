@@ -54,6 +54,7 @@ struct sentinel_client {
     const struct config *cfg;
     struct redis_target *master_target;
     struct redis_target *replica_target;
+    struct topology *topology;
     struct sentinel_node nodes[SENTINEL_NODES_MAX]; /* the one that answered last comes first */
     int node_count;
     redisContext *subscription;
@@ -394,17 +395,23 @@ static void publish_master(struct sentinel_client *sc, const struct answer *a, c
     uint64_t gen = redis_target_publish(sc->master_target, a->host, ip, a->port);
 
     log_dedupe_clear(&sc->problem_log, ended, sizeof(ended));
-    if (moved)
+    if (moved) {
         log_info("redis: failover followed: master '%s' moved from %s:%d to %s:%d (%s), config "
                  "epoch %lld, generation %llu",
                  sc->cfg->master_name, sc->master_host, sc->master_port, a->host, a->port, ip,
                  a->epoch, (unsigned long long)gen);
-    else if (!sc->have_master)
+        topology_event(sc->topology, "failover followed: master moved from %s:%d to %s:%d",
+                       sc->master_host, sc->master_port, a->host, a->port);
+    } else if (!sc->have_master) {
         log_info("redis: master '%s' is %s:%d (%s), per Sentinel %s, config epoch %lld",
                  sc->cfg->master_name, a->host, a->port, ip, a->node, a->epoch);
-    else if (withdrawn)
+        topology_event(sc->topology, "master found at %s:%d (Sentinel %s)", a->host, a->port,
+                       a->node);
+    } else if (withdrawn) {
         log_info("redis: master '%s' verified again at %s:%d", sc->cfg->master_name, a->host,
                  a->port);
+        topology_event(sc->topology, "master verified again at %s:%d", a->host, a->port);
+    }
     sc->have_master = true;
     snprintf(sc->master_host, sizeof(sc->master_host), "%s", a->host);
     snprintf(sc->master_ip, sizeof(sc->master_ip), "%s", ip);
@@ -490,6 +497,21 @@ static void choose_replica(struct sentinel_client *sc, int64_t now)
     if (!found) redis_target_withdraw(sc->replica_target);
 }
 
+/* Tells the status pages which Sentinels answer. */
+static void record_sentinels(struct sentinel_client *sc)
+{
+    struct topology_sentinel list[SENTINEL_NODES_MAX];
+
+    for (int i = 0; i < sc->node_count; i++) {
+        snprintf(list[i].address, sizeof(list[i].address), "%s:%d", sc->nodes[i].host,
+                 sc->nodes[i].port);
+        list[i].answering = sc->nodes[i].ctx != NULL;
+        snprintf(list[i].problem, sizeof(list[i].problem), "%s",
+                 list[i].answering ? "" : sc->nodes[i].reason);
+    }
+    topology_set_sentinels(sc->topology, list, sc->node_count);
+}
+
 static bool any_address(const struct answer *answers, int count)
 {
     for (int i = 0; i < count; i++) {
@@ -515,6 +537,7 @@ static void discover(struct sentinel_client *sc, int64_t now)
     for (int i = 0; !any_address(answers, count) && i < sc->node_count; i++) {
         if (!asked[i]) query_node(sc, i, now, &answers[count++]);
     }
+    record_sentinels(sc);
     qsort(answers, (size_t)count, sizeof(answers[0]), answer_order);
     for (int i = 0; i < count && answers[i].kind == ANSWER_ADDRESS; i++) {
         char ip[REDIS_TARGET_IP_MAX_BYTES], why[REASON_BYTES];
@@ -553,6 +576,8 @@ static void discover(struct sentinel_client *sc, int64_t now)
         }
     }
     /* no address verifies: fail fast rather than send requests to a dead or demoted master */
+    if (redis_target_generation(sc->master_target) != 0)
+        topology_event(sc->topology, "no verified master: requests answer 503");
     redis_target_withdraw(sc->master_target);
     redis_target_withdraw(sc->replica_target);
     report_problem(sc, answers, count, verify_reasons, "requests answer 503");
@@ -627,11 +652,12 @@ static bool read_events(struct sentinel_client *sc)
 }
 
 struct sentinel_client *sentinel_client_new(const struct config *cfg, struct redis_target *master,
-                                            struct redis_target *replica)
+                                            struct redis_target *replica, struct topology *topology)
 {
     struct sentinel_client *sc = xcalloc(1, sizeof(*sc));
 
     sc->cfg = cfg;
+    sc->topology = topology;
     sc->master_target = master;
     sc->replica_target = replica;
     pthread_mutex_init(&sc->problem_log.lock, NULL);

@@ -14,13 +14,15 @@
 
 #include "config.h"
 #include "redis_target.h"
+#include "topology.h"
 
 struct sentinel_client;
 
-/* Borrows everything. `replica` receives a healthy replica when cfg->read_from_replicas.
- * Never returns NULL. */
+/* Borrows everything. `replica` receives a healthy replica when cfg->read_from_replicas;
+ * `topology` records the Sentinels' state and the events. Never returns NULL. */
 struct sentinel_client *sentinel_client_new(const struct config *cfg, struct redis_target *master,
-                                            struct redis_target *replica);
+                                            struct redis_target *replica,
+                                            struct topology *topology);
 void sentinel_client_free(struct sentinel_client *sc);
 
 /* Descriptor to poll for Sentinel events (the +switch-master subscription), or -1. */

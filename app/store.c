@@ -19,28 +19,17 @@
 #include "app.h"
 #include "log.h"
 #include "redis_pipe.h"
+#include "store_internal.h"
 #include "xmalloc.h"
 
-/* The INCRs of one loop pass and the WAIT that confirms them. */
-struct wait_batch {
-    struct store_call *first;
-    struct store_call *last;
-    struct store *store;
-};
-
-struct store {
-    struct redis_pipe *pipe;
-    struct redis_pipe *replica_pipe; /* NULL unless --read-from-replicas */
-    int min_replicas_ack;
-    int wait_timeout_ms;
-    struct wait_batch open; /* INCRs queued in this pass, before their WAIT */
-};
-
-static struct log_dedupe reply_error_log = LOG_DEDUPE_INIT;
+struct log_dedupe store_reply_error_log = LOG_DEDUPE_INIT;
 static struct log_dedupe durability_log = LOG_DEDUPE_INIT;
 
 /* The highest counter value this process has shown (written only by publish_floor). */
 static atomic_llong shown_floor;
+
+/* Error replies seen, for /metrics (errors are rare: one shared counter is fine). */
+static atomic_ullong reply_errors;
 
 /* Errors after which the same command may succeed later or elsewhere: answer 503. */
 static const char *const transient_errors[] = {
@@ -52,13 +41,14 @@ static bool starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static enum store_status classify(struct redis_pipe *pipe, const redisReply *reply,
-                                  const char *command)
+enum store_status store_classify(struct redis_pipe *pipe, const redisReply *reply,
+                                 const char *command)
 {
     char message[320];
 
     if (reply == NULL) return STORE_UNAVAILABLE; /* the pipe has logged why */
     if (reply->type != REDIS_REPLY_ERROR) return STORE_OK;
+    atomic_fetch_add_explicit(&reply_errors, 1, memory_order_relaxed);
     if (starts_with(reply->str, "READONLY")) {
         redis_pipe_reset(pipe, "READONLY: the server is a replica now");
         return STORE_UNAVAILABLE;
@@ -70,14 +60,14 @@ static enum store_status classify(struct redis_pipe *pipe, const redisReply *rep
     snprintf(message, sizeof(message), "redis: %s: %s", command, reply->str);
     for (size_t i = 0; i < sizeof(transient_errors) / sizeof(transient_errors[0]); i++) {
         if (starts_with(reply->str, transient_errors[i])) {
-            log_dedupe_report(&reply_error_log, LOG_WARN, message);
+            log_dedupe_report(&store_reply_error_log, LOG_WARN, message);
             /* a master that refuses writes or a replica without its master: look again */
             if (starts_with(reply->str, "NOREPLICAS") || starts_with(reply->str, "MASTERDOWN"))
                 redis_pipe_report_problem(pipe);
             return STORE_UNAVAILABLE;
         }
     }
-    log_dedupe_report(&reply_error_log, LOG_ERROR, message);
+    log_dedupe_report(&store_reply_error_log, LOG_ERROR, message);
     return STORE_FAILED;
 }
 
@@ -92,9 +82,11 @@ struct store *store_new(struct event_loop *loop, struct app *app, const char *wo
     };
 
     store->pipe = redis_pipe_new(loop, &app->target, &settings);
+    metrics_register_pipe(&app->metrics, redis_pipe_stats(store->pipe));
     if (cfg->read_from_replicas) {
         settings.optional = true;
         store->replica_pipe = redis_pipe_new(loop, &app->replica_target, &settings);
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe));
     }
     store->min_replicas_ack = cfg->min_replicas_ack;
     /* WAIT must give up before the pipe's own deadline, or the connection is dropped */
@@ -170,9 +162,10 @@ static void counter_reply(void *arg, struct redisReply *reply)
     struct store_call *call = arg;
     struct store *store = call->store;
 
-    call->status = classify(store->pipe, reply, "INCR count");
+    call->status = store_classify(store->pipe, reply, "INCR count");
     if (call->status == STORE_OK && reply->type != REDIS_REPLY_INTEGER) {
-        log_dedupe_report(&reply_error_log, LOG_ERROR, "redis: INCR count: not an integer reply");
+        log_dedupe_report(&store_reply_error_log, LOG_ERROR,
+                          "redis: INCR count: not an integer reply");
         call->status = STORE_FAILED;
     }
     if (call->status == STORE_OK) call->value = reply->integer;
@@ -256,6 +249,11 @@ void store_check_timers(struct store *store, int64_t now_ms)
     if (store->replica_pipe != NULL) redis_pipe_check_timers(store->replica_pipe, now_ms);
 }
 
+unsigned long long store_reply_errors_total(void)
+{
+    return atomic_load_explicit(&reply_errors, memory_order_relaxed);
+}
+
 void store_abort(struct store *store)
 {
     close_batch(store);
@@ -269,11 +267,12 @@ size_t store_pending(const struct store *store)
            (store->replica_pipe != NULL ? redis_pipe_pending(store->replica_pipe) : 0);
 }
 
-static void prepare_call(struct store_call *call, struct store *store, void *arg)
+void store_prepare_call(struct store_call *call, struct store *store, void *arg)
 {
     call->store = store;
     call->arg = arg;
     call->hello = NULL;
+    call->session = NULL;
     call->replies_missing = 1;
     call->status = STORE_OK;
     call->value = 0;
@@ -285,7 +284,7 @@ int store_incr_counter(struct store *store, struct store_call *call, store_count
 {
     static const char incr_count[] = "*2\r\n$4\r\nINCR\r\n$5\r\ncount\r\n";
 
-    prepare_call(call, store, arg);
+    store_prepare_call(call, store, arg);
     call->done.counter = done;
     call->floor_at_send = atomic_load_explicit(&shown_floor, memory_order_relaxed);
     if (redis_pipe_send(store->pipe, incr_count, sizeof(incr_count) - 1, counter_reply, call) != 0)
@@ -304,7 +303,7 @@ int store_incr_counter(struct store *store, struct store_call *call, store_count
 static void value_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = classify(call->pipe, reply, "GET redis_app");
+    enum store_status status = store_classify(call->pipe, reply, "GET redis_app");
 
     if (status == STORE_OK && reply->type == REDIS_REPLY_NIL) {
         call->done.value(call->arg, STORE_NOT_FOUND, NULL, 0);
@@ -323,7 +322,7 @@ int store_get_query_value(struct store *store, struct store_call *call, store_va
 {
     static const char get_redis_app[] = "*2\r\n$3\r\nGET\r\n$9\r\nredis_app\r\n";
 
-    prepare_call(call, store, arg);
+    store_prepare_call(call, store, arg);
     call->done.value = done;
     /* a verified replica when one is published, else the master */
     call->pipe = store->replica_pipe != NULL && redis_pipe_is_ready(store->replica_pipe)
@@ -346,13 +345,13 @@ static void hello_set_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
 
-    hello_step_done(call, classify(call->store->pipe, reply, "SET Hi"));
+    hello_step_done(call, store_classify(call->store->pipe, reply, "SET Hi"));
 }
 
 static void hello_get_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = classify(call->store->pipe, reply, "GET Hi");
+    enum store_status status = store_classify(call->store->pipe, reply, "GET Hi");
 
     if (status == STORE_OK && reply->type == REDIS_REPLY_STRING)
         snprintf(call->hello->greeting, sizeof(call->hello->greeting), "%.*s", (int)reply->len,
@@ -365,7 +364,7 @@ static void hello_get_reply(void *arg, struct redisReply *reply)
 static void hello_info_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = classify(call->store->pipe, reply, "INFO");
+    enum store_status status = store_classify(call->store->pipe, reply, "INFO");
 
     if (status == STORE_OK && reply->type == REDIS_REPLY_STRING) {
         call->hello->info = xstrndup(reply->str, reply->len);
@@ -384,7 +383,7 @@ int store_hello_world(struct store *store, struct store_call *call, const char *
     const char *set_argv[3] = {"SET", "Hi", greeting};
     size_t set_len[3] = {3, 2, strlen(greeting)};
 
-    prepare_call(call, store, arg);
+    store_prepare_call(call, store, arg);
     call->done.hello = done;
     call->hello = result;
     call->replies_missing = 3;
@@ -402,14 +401,14 @@ static void ping_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
 
-    call->done.ping(call->arg, classify(call->store->pipe, reply, "PING"));
+    call->done.ping(call->arg, store_classify(call->store->pipe, reply, "PING"));
 }
 
 int store_ping(struct store *store, struct store_call *call, store_ping_fn done, void *arg)
 {
     static const char ping[] = "*1\r\n$4\r\nPING\r\n";
 
-    prepare_call(call, store, arg);
+    store_prepare_call(call, store, arg);
     call->done.ping = done;
     return redis_pipe_send(store->pipe, ping, sizeof(ping) - 1, ping_reply, call);
 }

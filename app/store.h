@@ -6,6 +6,7 @@
 #ifndef APP_STORE_H
 #define APP_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,9 @@ void store_check_timers(struct store *store, int64_t now_ms);
 /* Shutdown: every operation still waiting is answered STORE_UNAVAILABLE now; no reconnect. */
 void store_abort(struct store *store);
 
+/* Error replies from Redis so far, all workers together. Any thread. */
+unsigned long long store_reply_errors_total(void);
+
 /* Operations waiting for Redis. */
 size_t store_pending(const struct store *store);
 
@@ -56,6 +60,41 @@ struct store_hello_result {
 
 typedef void (*store_hello_fn)(void *arg, struct store_hello_result *result);
 
+#define STORE_SESSION_ID_BYTES 32 /* 128 random bits in hex */
+#define STORE_ROLE_MAX_BYTES   16
+
+/* The replies to one /api/status visit. */
+struct store_session_result {
+    enum store_status status; /* of the session update */
+    long long visits;
+    bool created; /* the cookie named no live session: `new_id` was created */
+    char id[STORE_SESSION_ID_BYTES + 1]; /* the session in use after the visit */
+    bool counter_known;                  /* `count` exists */
+    long long counter;
+    char role[STORE_ROLE_MAX_BYTES]; /* ROLE of the server in use, "" when unknown */
+};
+
+typedef void (*store_session_fn)(void *arg, struct store_session_result *result);
+
+/* One message board entry; the strings point into the reply and live only during the callback. */
+struct store_message {
+    const char *id; /* stream id "<ms>-<seq>" */
+    size_t id_len;
+    const char *name;
+    size_t name_len;
+    const char *text;
+    size_t text_len;
+    const char *instance;
+    size_t instance_len;
+};
+
+typedef void (*store_message_added_fn)(void *arg, enum store_status status, const char *id,
+                                       size_t id_len);
+typedef void (*store_messages_fn)(void *arg, enum store_status status,
+                                  const struct store_message *messages, size_t count);
+
+#define STORE_MESSAGES_MAX 100 /* kept in the stream: ~1000 */
+
 /* Caller-owned state of one operation in flight (embedded in the request, so that no operation
  * allocates). Must stay valid until its callback has run. */
 struct store_call {
@@ -67,13 +106,19 @@ struct store_call {
         store_value_fn value;
         store_ping_fn ping;
         store_hello_fn hello;
+        store_session_fn session;
+        store_message_added_fn message_added;
+        store_messages_fn messages;
     } done;
     struct store_hello_result *hello;
+    struct store_session_result *session;
     int replies_missing;
     enum store_status status; /* the counter, until its WAIT confirms it */
     long long value;
-    long long floor_at_send;          /* highest value shown when the INCR was sent */
-    struct store_call *next_in_batch; /* INCRs confirmed by the same WAIT */
+    long long floor_at_send;                      /* highest value shown when the INCR was sent */
+    struct store_call *next_in_batch;             /* INCRs confirmed by the same WAIT */
+    char old_session[STORE_SESSION_ID_BYTES + 1]; /* a session visit's two candidate ids */
+    char new_session[STORE_SESSION_ID_BYTES + 1];
 };
 
 /* INCR count: exactly one increment, never retried. With min-replicas-ack > 0 the value is
@@ -92,5 +137,26 @@ int store_hello_world(struct store *store, struct store_call *call, const char *
 
 /* PING: is Redis answering within the timeout? */
 int store_ping(struct store *store, struct store_call *call, store_ping_fn done, void *arg);
+
+/* --- store_api.c: the JSON API's data --- */
+
+/* Counts a visit of the session `id` (NULL or unknown: creates `new_id` instead) and refreshes
+ * its expiry to `ttl_s`; also reads the counter and the ROLE of the server in use. */
+int store_session_visit(struct store *store, struct store_call *call, const char *id,
+                        const char *new_id, int ttl_s, struct store_session_result *result,
+                        store_session_fn done, void *arg);
+
+/* Appends a message to the board (a stream capped near 1000 entries). */
+int store_message_add(struct store *store, struct store_call *call, const char *name,
+                      const char *text, const char *instance, store_message_added_fn done,
+                      void *arg);
+
+/* The `limit` newest messages (at most STORE_MESSAGES_MAX), newest first. */
+int store_messages_latest(struct store *store, struct store_call *call, int limit,
+                          store_messages_fn done, void *arg);
+
+/* INFO replication of the master in use, as text. */
+int store_replication_info(struct store *store, struct store_call *call, store_value_fn done,
+                           void *arg);
 
 #endif

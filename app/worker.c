@@ -17,6 +17,7 @@
 #include "event_loop.h"
 #include "http.h"
 #include "log.h"
+#include "routes.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -43,6 +44,7 @@ struct worker {
     int64_t last_traffic_ms; /* while draining: when the last non-probe request ended */
     int exit_status;
     atomic_bool finished;
+    struct worker_metrics metrics; /* written by this worker only */
 };
 
 static void on_http_ready(struct loop_watch *watch, uint32_t events)
@@ -72,7 +74,7 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
     w->accepting = true;
     w->wake_fd = -1;
     snprintf(w->name, sizeof(w->name), "worker %d", index);
-    access_log_init(&w->access_log, cfg->access_log, cfg->instance_name);
+    access_log_init(&w->access_log, cfg->access_log, cfg->log_json, cfg->instance_name);
     if (event_loop_init(&w->loop) != 0) {
         log_error("%s: epoll: %s", w->name, strerror(errno));
         goto fail;
@@ -91,6 +93,7 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
         goto fail;
     }
     w->store = store_new(&w->loop, app, w->name);
+    metrics_register_worker(&app->metrics, &w->metrics);
     /* a newly published address wakes the loop, so connections follow it at once */
     redis_target_add_listener(&app->target, w->wake_fd);
     redis_target_add_listener(&app->replica_target, w->wake_fd);
@@ -285,4 +288,10 @@ void worker_log_access(struct worker *w, const struct request *req, const char *
     };
 
     access_log_append(&w->access_log, &entry);
+    metrics_record_request(&w->metrics, routes_index_of(req->route), status, entry.duration_ns);
+}
+
+struct worker_metrics *worker_metrics(struct worker *w)
+{
+    return &w->metrics;
 }

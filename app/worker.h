@@ -33,6 +33,7 @@ void worker_free(struct worker *w);
 struct store *worker_store(struct worker *w);
 struct app *worker_app(struct worker *w);
 struct http_server *worker_http(struct worker *w);
+struct worker_metrics *worker_metrics(struct worker *w);
 const struct config *worker_config(const struct worker *w);
 bool worker_is_draining(const struct worker *w);
 

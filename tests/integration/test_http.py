@@ -43,7 +43,8 @@ class ErrorAnswersTest(ServerTestCase):
         long_target = b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
         self.assertIn(self.raw(long_target).status, (414, 431))
         body = self.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
-        self.assertEqual((body.status, body.text), (413, "request body too large\n"))
+        self.assertEqual((body.status, body.text),
+                         (413, "request body too large (at most 65536 bytes)\n"))
         self.assertEqual(self.raw(b"GET / HTTP/1.1\r\n\r\n").status, 400)  # no Host
         self.assertEqual(self.raw(b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n").status, 400)
         self.assertEqual(self.raw(b"GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n").status, 400)

@@ -1,0 +1,57 @@
+/* Prometheus metrics. Each worker owns one struct worker_metrics and is its only writer
+ * (relaxed atomic stores: no lock, no locked instruction on the request path); /metrics sums
+ * every worker's counters when it is scraped. */
+#ifndef APP_METRICS_H
+#define APP_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_ROUTES_MAX   32 /* route table entries, plus one for "no route" */
+#define METRICS_STATUS_SLOTS 15
+#define METRICS_BUCKETS      13
+#define METRICS_SOURCES_MAX  256
+
+struct worker_metrics {
+    atomic_uint_fast64_t requests[METRICS_ROUTES_MAX][METRICS_STATUS_SLOTS];
+    atomic_uint_fast64_t duration_buckets[METRICS_ROUTES_MAX][METRICS_BUCKETS]; /* not cumulative */
+    atomic_uint_fast64_t duration_sum_us[METRICS_ROUTES_MAX];
+    atomic_int_fast64_t open_connections;
+};
+
+/* Counters of one Redis connection (redis_pipe.c writes them). */
+struct redis_pipe_stats {
+    atomic_uint_fast64_t connects;          /* handshakes completed */
+    atomic_uint_fast64_t connection_errors; /* refused, reset, timed out: each drop counts */
+};
+
+/* Every worker's metrics, registered before the workers start. */
+struct metrics_registry {
+    struct worker_metrics *workers[METRICS_SOURCES_MAX];
+    const struct redis_pipe_stats *pipes[2 * METRICS_SOURCES_MAX];
+    int worker_count;
+    int pipe_count;
+};
+
+/* One more by the single writer (relaxed; readers may see it a moment late). */
+static inline void metrics_add(atomic_uint_fast64_t *counter, uint64_t amount)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + amount,
+                          memory_order_relaxed);
+}
+
+/* Records one answered exchange. `route_index` from routes_index_of(); status 0: none sent. */
+void metrics_record_request(struct worker_metrics *m, size_t route_index, unsigned status,
+                            int64_t duration_ns);
+
+/* Registration, from main() before the workers start. */
+void metrics_register_worker(struct metrics_registry *r, struct worker_metrics *m);
+void metrics_register_pipe(struct metrics_registry *r, const struct redis_pipe_stats *s);
+
+struct app;
+
+/* The Prometheus text exposition of everything. Caller frees; length in *len. */
+char *metrics_render(struct app *app, size_t *len);
+
+#endif
