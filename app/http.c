@@ -129,6 +129,8 @@ static struct MHD_Response *build_response(struct http_server *server, struct re
          add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, res->last_modified) &&
          add_header(r, MHD_HTTP_HEADER_LOCATION, res->location) &&
          add_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie) &&
+         /* which instance answered: makes round robin behind a load balancer visible */
+         add_header(r, "X-Instance", server->app->cfg->instance_name) &&
          add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, res->retry_after_s ? retry_after : NULL);
     /* while draining every answer closes its connection, so a load balancer never reuses one
      * that is about to go away */

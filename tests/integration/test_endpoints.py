@@ -192,3 +192,12 @@ class ConfigErrorTest(ServerTestCase):
                                  capture_output=True, text=True, timeout=10)
         self.assertEqual(run.returncode, 1)
         self.assertIn("Address already in use", run.stderr)
+
+
+class InstanceHeaderTest(ServerTestCase):
+    def test_every_answer_names_the_instance(self):
+        redis = RedisServer(self)
+        server = self.app(redis.port, name="web-9")
+        wait_until(server.ready, 10, what="readiness")
+        for path in ("/", "/query/", "/healthz", "/nowhere", "/api/status", "/static/"):
+            self.assertEqual(server.get(path).headers.get("x-instance"), "web-9", path)
