@@ -4,7 +4,7 @@
 Makes sure an engine runs (docker/engine.sh: packages, dockerd, the debootstrap base image),
 then, with a unique project name, free ports and random passwords: `up --build`; every
 container healthy; the counter increments; /query/ answers come from 2 instances; the stats
-page and /metrics need credentials; `--scale app=3` brings a third instance into rotation;
+page and /metrics need credentials; an HAProxy reload loses no request; `--scale app=3` brings a third instance into rotation;
 pausing the master fails over with only 200s and prompt 503s and values that never go
 backwards, and the old master rejoins as a replica; restarting the demoted node keeps it a
 replica; restarting the current master loses no data; scaling down and stopping app
@@ -81,17 +81,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run(argv, timeout=120, check_rc=True, env=None, log=None, new_session=False):
-    """Runs a command; returns its stdout (stderr too when `log` is None and it fails)."""
+def run(argv, timeout=120, check_rc=True, env=None, log=None, new_session=False,
+        stderr_to_stdout=False):
+    """Runs a command; returns its stdout (with stderr when logging to `log`)."""
     result = subprocess.run(argv, cwd=ROOT, env=env, timeout=timeout, text=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT if log else subprocess.PIPE,
+                            stderr=subprocess.STDOUT if log or stderr_to_stdout
+                            else subprocess.PIPE,
                             start_new_session=new_session)
     if log is not None:
         log.write(f"$ {shlex.join(argv)}\n{result.stdout}\n")
         log.flush()
     if check_rc and result.returncode != 0:
-        detail = result.stdout if log else result.stderr
+        detail = result.stdout if log or stderr_to_stdout else result.stderr
         raise TestFailure(f"{shlex.join(argv)} exited {result.returncode}:\n"
                           + "\n".join(detail.strip().splitlines()[-30:]))
     return result.stdout
@@ -439,6 +441,26 @@ def step_stats(stack):
         "not on the public port")
 
 
+def container_logs(cid):
+    return run([DOCKER, "logs", cid], timeout=60, log=None, check_rc=False,
+               stderr_to_stdout=True)
+
+
+def step_reload(stack):
+    """master-worker: a reload (SIGUSR2) under steady clients loses no request."""
+    cid = stack.containers("haproxy")[0]
+    loads = container_logs(cid).count("Loading success")
+    with SteadyClients(stack.http_port) as clients:
+        time.sleep(1)
+        docker("kill", "-s", "USR2", cid)
+        wait_until(lambda: container_logs(cid).count("Loading success") > loads, 20,
+                   "HAProxy to reload")
+        time.sleep(1.5)
+    records, _ = clients.check({200}, "HAProxy reload")
+    check(stack.health(cid) == "healthy", "HAProxy unhealthy after the reload")
+    say(f"HAProxy reload (SIGUSR2, master-worker) under steady clients: {summary(records)}")
+
+
 def step_scale_up(stack, timings):
     before = {stack.hostname(c) for c in stack.containers("app")}
     start = time.monotonic()
@@ -527,7 +549,7 @@ def step_restart_master(stack, master_name, timings):
         check(before, "no 200 before the restart")
         restart_at = time.monotonic()
         docker("restart", "-t", "15", cid, timeout=60)
-        say(f"restarted the master {master_name} ({cid[:12]}) after {len(before)} pings, "
+        say(f"restarted the master {master_name} after {len(before)} pings, "
             f"last {max(before)}")
         restarted_at = time.monotonic()
         outage, first = wait_until(lambda: clients.recovery(restart_at), 90,
@@ -612,6 +634,7 @@ def main():
         step_counter(stack)
         step_instances(stack)
         step_stats(stack)
+        step_reload(stack)
         step_scale_up(stack, timings)
         master = step_failover(stack, timings)
         step_restart_demoted(stack, master)
@@ -654,7 +677,9 @@ def main():
             run([DOCKER, "image", "prune", "-f", "--filter", "label=org.redisapp.component"],
                 timeout=120, check_rc=False, new_session=True)
         if os.path.exists(pidfile):
-            run(["sh", ENGINE, "stop", pidfile], timeout=120, check_rc=False, new_session=True)
+            out = run(["sh", ENGINE, "stop", pidfile], timeout=120, check_rc=False,
+                      new_session=True, stderr_to_stdout=True)
+            say(out.strip())
         if not failed:
             shutil.rmtree(workdir, ignore_errors=True)
         print("\ntimings:", flush=True)
