@@ -53,10 +53,46 @@ static void test_helloworld_page(void)
     free(page);
 }
 
+static void test_utf8(void)
+{
+    size_t chars = 0;
+
+    CHECK(utf8_check("plain", 5, &chars) && chars == 5);
+    CHECK(utf8_check("", 0, &chars) && chars == 0);
+    CHECK(utf8_check("\xc3\xa9t\xc3\xa9", 5, &chars) && chars == 3); /* été */
+    CHECK(utf8_check("\xe2\x82\xac", 3, &chars) && chars == 1);      /* € */
+    CHECK(utf8_check("\xf0\x9f\x98\x80", 4, &chars) && chars == 1);  /* U+1F600 */
+    CHECK(!utf8_check("\xff", 1, &chars));
+    CHECK(!utf8_check("\x80", 1, &chars));             /* lone continuation */
+    CHECK(!utf8_check("\xc3", 1, &chars));             /* cut short */
+    CHECK(!utf8_check("\xc0\xaf", 2, &chars));         /* overlong '/' */
+    CHECK(!utf8_check("\xe0\x80\xaf", 3, &chars));     /* overlong */
+    CHECK(!utf8_check("\xed\xa0\x80", 3, &chars));     /* surrogate U+D800 */
+    CHECK(!utf8_check("\xf4\x90\x80\x80", 4, &chars)); /* above U+10FFFF */
+    CHECK(!utf8_check("\xe2\x28\xa1", 3, &chars));     /* bad continuation */
+}
+
+static void test_json_escape(void)
+{
+    char out[64];
+
+    CHECK(json_escape("plain", out, sizeof(out)) == 5);
+    CHECK_STR(out, "plain");
+    json_escape("a\"b\\c\n\x01", out, sizeof(out));
+    CHECK_STR(out, "a\\\"b\\\\c\\u000a\\u0001");
+    json_escape("caf\xc3\xa9", out, sizeof(out));
+    CHECK_STR(out, "caf\xc3\xa9"); /* UTF-8 kept as is */
+    /* truncation never splits an escape */
+    CHECK(json_escape("ab\n", out, 5) == 2);
+    CHECK_STR(out, "ab");
+}
+
 int main(void)
 {
     test_html();
     test_log();
     test_helloworld_page();
+    test_utf8();
+    test_json_escape();
     return check_summary("test_escape");
 }
