@@ -418,22 +418,32 @@ static void publish_master(struct sentinel_client *sc, const struct answer *a, c
     sc->master_port = a->port;
 }
 
-/* Adds the other Sentinels that the front one knows of (SENTINEL sentinels <name>). */
-static void refresh_node_list(struct sentinel_client *sc, int64_t now)
+/* Runs `SENTINEL <subcommand> <master name>` on the Sentinel that answered last. Returns the
+ * reply (caller frees), or NULL when it is down (marked so). */
+static redisReply *ask_front(struct sentinel_client *sc, const char *subcommand, int64_t now)
 {
     struct sentinel_node *front = &sc->nodes[0];
     redisReply *r;
+    char why[REASON_BYTES];
 
-    sc->last_list_refresh_ms = now;
-    if (front->ctx == NULL) return;
-    r = redisCommand(front->ctx, "SENTINEL sentinels %s", sc->cfg->master_name);
+    if (front->ctx == NULL) return NULL;
+    r = redisCommand(front->ctx, "SENTINEL %s %s", subcommand, sc->cfg->master_name);
     if (r == NULL) {
-        char why[REASON_BYTES];
-
         describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         node_down(front, why, now);
-        return;
     }
+    return r;
+}
+
+/* Adds the other Sentinels that the front one knows of (SENTINEL sentinels <name>). */
+static void refresh_node_list(struct sentinel_client *sc, int64_t now)
+{
+    const struct sentinel_node *front = &sc->nodes[0];
+    redisReply *r;
+
+    sc->last_list_refresh_ms = now;
+    r = ask_front(sc, "sentinels", now);
+    if (r == NULL) return;
     if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements; i++) {
             const char *ip = field_of(r->element[i], "ip");
@@ -454,19 +464,12 @@ static void refresh_node_list(struct sentinel_client *sc, int64_t now)
 /* Picks a replica for reads: SENTINEL replicas, a healthy one, confirmed by its own ROLE. */
 static void choose_replica(struct sentinel_client *sc, int64_t now)
 {
-    struct sentinel_node *front = &sc->nodes[0];
     redisReply *list;
     bool found = false;
 
-    if (!sc->cfg->read_from_replicas || front->ctx == NULL) return;
-    list = redisCommand(front->ctx, "SENTINEL replicas %s", sc->cfg->master_name);
-    if (list == NULL) {
-        char why[REASON_BYTES];
-
-        describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
-        node_down(front, why, now);
-        return;
-    }
+    if (!sc->cfg->read_from_replicas) return;
+    list = ask_front(sc, "replicas", now);
+    if (list == NULL) return;
     for (size_t i = 0; !found && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
         const char *ip = field_of(list->element[i], "ip");
         const char *port = field_of(list->element[i], "port");
