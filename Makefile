@@ -40,7 +40,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps test unit integration check asan-check bench run format format-check \
+.PHONY: all deps test unit integration check asan-check fuzz bench run format format-check \
         install clean help up down test-compose
 
 all: build/redisapp
@@ -86,6 +86,25 @@ check: unit integration
 asan-check:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined check
 
+# Coverage-guided fuzzing (clang's libFuzzer, with ASan+UBSan) of the parsers of untrusted input:
+# request targets and static paths, UTF-8 and the escapers. FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := urlpath text
+fuzz_urlpath_SOURCES := app/urlpath.c
+fuzz_text_SOURCES := app/escape.c
+fuzz:
+	$(Q)mkdir -p build/fuzz
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    case $$t in urlpath) src="$(fuzz_urlpath_SOURCES)";; text) src="$(fuzz_text_SOURCES)";; esac; \
+	    echo "  FUZZ  $$t ($(FUZZ_SECONDS) s)"; \
+	    clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iapp \
+	        tests/fuzz/fuzz_$$t.c $$src -o build/fuzz/fuzz_$$t || exit 1; \
+	    mkdir -p build/fuzz/corpus_$$t; \
+	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	        build/fuzz/corpus_$$t tests/fuzz/corpus/$$t >build/fuzz/fuzz_$$t.log 2>&1 \
+	        || { tail -40 build/fuzz/fuzz_$$t.log; exit 1; }; \
+	done
+
 # The README's test command: installs what is missing, then runs every test, optimised and
 # under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: deps
@@ -123,6 +142,7 @@ help:
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
+	@echo "make fuzz       libFuzzer runs on the request-target and text parsers (FUZZ_SECONDS=10)"
 	@echo "make run        start a local redis-server if none answers, then the server"
 	@echo "make bench      wrk benchmark beside nginx and redis-benchmark"
 	@echo "make format     clang-format the C sources"
