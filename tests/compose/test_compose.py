@@ -619,8 +619,9 @@ def main():
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    # SIGINT too: a shell that starts us in the background leaves it ignored
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
 
     try:
         start = time.monotonic()
@@ -659,6 +660,11 @@ def main():
             sizes = image_sizes()
             start = time.monotonic()
             try:
+                # a paused container cannot be stopped (an interrupt may have come mid-pause)
+                paused = docker("ps", "-q", "--filter", "status=paused", "--filter",
+                                f"label=com.docker.compose.project={stack.project}")
+                if paused:
+                    docker("unpause", *paused.split())
                 stack.compose("down", "-v", "--remove-orphans", "-t", "20", timeout=300,
                               new_session=True)
                 timings["down -v"] = time.monotonic() - start
