@@ -41,7 +41,7 @@ Q := @
 endif
 
 .PHONY: all deps test unit integration check asan-check fuzz bench run format format-check \
-        install clean help up down test-compose
+        install clean help up down test-compose test-browser
 
 all: build/redisapp
 
@@ -150,6 +150,7 @@ help:
 	@echo "make up         the Docker stack in the foreground (compose.yaml; starts dockerd if needed)"
 	@echo "make down       remove the Docker stack and its volumes; stop the dockerd make up started"
 	@echo "make test-compose  the Docker stack tested in a real engine (tests/compose/)"
+	@echo "make test-browser  the page (static/) in headless chromium (tests/browser/)"
 
 # --- the Docker stack (compose.yaml) -------------------------------------------------------
 # docker/engine.sh readies the engine exactly as the compose test does: Debian's docker.io,
@@ -166,15 +167,26 @@ up:
 	$(Q)$(COMPOSE_CMD) up --build
 
 # Removes the stack with its volumes (the counter too), the dangling build images, and the
-# dockerd that `make up` started, if any.
+# dockerd that `make up` started, if any. compose 1.29 keeps the anonymous volumes of containers
+# it recreated (they are mounted by name then), so they are collected first and removed after.
 down:
 	$(Q)if /usr/bin/docker version >/dev/null 2>&1; then \
+	    volumes=$$($(COMPOSE_CMD) ps -a -q | xargs -r /usr/bin/docker inspect -f \
+	        '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}') && \
 	    $(COMPOSE_CMD) down -v --remove-orphans && \
+	    for v in $$volumes; do /usr/bin/docker volume rm $$v >/dev/null 2>&1 || true; done && \
 	    /usr/bin/docker image prune -f --filter label=org.redisapp.component >/dev/null; \
 	fi
 	$(Q)sh docker/engine.sh stop $(DOCKERD_PIDFILE)
 
 test-compose:
 	$(Q)$(PYTHON) tests/compose/test_compose.py
+
+# --- the page's browser test (tests/browser/) ----------------------------------------------
+# Debian's chromium driven by playwright-core from npm (run.sh runs npm ci when node_modules is
+# missing or stale; no browser is downloaded), against build/redisapp and its own redis-server.
+# Screenshots and logs: tests/artifacts/browser/.
+test-browser: build/redisapp
+	$(Q)REDISAPP_BIN=$(CURDIR)/build/redisapp sh tests/browser/run.sh
 
 -include $(OBJECTS:.o=.d)

@@ -282,6 +282,14 @@ class Stack:
         out = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}")
         return out.split()
 
+    def volumes(self):
+        """The volumes mounted by the project's containers."""
+        names = set()
+        for cid in self.all_containers():
+            names.update(self.inspect(
+                cid, '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}').split())
+        return sorted(names)
+
     def inspect(self, cid, fmt):
         return docker("inspect", "-f", fmt, cid)
 
@@ -665,9 +673,14 @@ def main():
                                 f"label=com.docker.compose.project={stack.project}")
                 if paused:
                     docker("unpause", *paused.split())
+                volumes = stack.volumes()
                 stack.compose("down", "-v", "--remove-orphans", "-t", "20", timeout=300,
                               new_session=True)
                 timings["down -v"] = time.monotonic() - start
+                left = [v for v in volumes if docker("volume", "inspect", v, check_rc=False)]
+                if left:
+                    docker("volume", "rm", *left, check_rc=False)
+                    raise TestFailure(f"volumes left after down -v: {left}")
             except Exception as err:
                 failed = True
                 say(f"FAIL: down: {err}")
