@@ -42,7 +42,7 @@ static void ping_done(void *arg, enum store_status status, long long value)
     struct request *req = arg;
 
     if (status == STORE_OK)
-        response_printf(&req->response, 200, TEXT, "%lld\n", value);
+        response_set_number(&req->response, 200, TEXT, value);
     else
         respond_store_failure(req, status);
     request_complete(req);

@@ -44,6 +44,21 @@ enum http_phase {
     PHASE_RESPONDED, /* the answer is ready or queued */
 };
 
+#define CACHED_RESPONSES_MAX 24
+
+/* A response made only of literals (a probe's "ok", a 404), built once and reused: libmicrohttpd
+ * responses are reference-counted and may be queued on many connections. */
+struct cached_response {
+    unsigned status;
+    const char *body; /* the literal's address is the key, with the other literals */
+    const char *content_type;
+    const char *allow;
+    const char *cache_control;
+    const char *location;
+    bool closing; /* built while draining: Connection: close */
+    struct MHD_Response *response;
+};
+
 struct http_server {
     struct MHD_Daemon *daemon;
     struct worker *worker;
@@ -51,6 +66,8 @@ struct http_server {
     bool accepting;
     unsigned waiting;        /* requests in PHASE_WAITING on open connections */
     unsigned queued_in_pass; /* responses queued during the current MHD_run */
+    struct cached_response cache[CACHED_RESPONSES_MAX];
+    int cached;
 };
 
 static enum request_method parse_method(const char *method)
@@ -106,9 +123,9 @@ static bool add_header(struct MHD_Response *r, const char *name, const char *val
     return value == NULL || value[0] == '\0' || MHD_add_response_header(r, name, value) == MHD_YES;
 }
 
-static struct MHD_Response *build_response(struct http_server *server, struct request *req)
+/* Builds the libmicrohttpd response; a file descriptor in `res` passes to it. */
+static struct MHD_Response *build_response(struct http_server *server, struct response *res)
 {
-    struct response *res = &req->response;
     struct MHD_Response *r;
     char retry_after[16];
     bool ok;
@@ -121,7 +138,8 @@ static struct MHD_Response *build_response(struct http_server *server, struct re
                                             MHD_RESPMEM_PERSISTENT);
     }
     if (r == NULL) return NULL;
-    snprintf(retry_after, sizeof(retry_after), "%u", res->retry_after_s);
+    if (res->retry_after_s != 0)
+        snprintf(retry_after, sizeof(retry_after), "%u", res->retry_after_s);
     ok = add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type) &&
          add_header(r, MHD_HTTP_HEADER_ALLOW, res->allow) &&
          add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, res->cache_control) &&
@@ -143,15 +161,50 @@ static struct MHD_Response *build_response(struct http_server *server, struct re
     return r;
 }
 
+/* True when the answer is all literals: the same bytes for every request that gets it. */
+static bool is_constant(const struct response *res)
+{
+    return res->file_fd < 0 && res->heap_body == NULL && res->body != res->inline_body &&
+           res->etag[0] == '\0' && res->last_modified[0] == '\0' && res->set_cookie[0] == '\0' &&
+           res->retry_after_s == 0;
+}
+
+/* The cached response for a constant answer (built on first use), or NULL. */
+static struct MHD_Response *cached_response(struct http_server *server, struct response *res)
+{
+    bool closing = atomic_load_explicit(&server->app->draining, memory_order_relaxed);
+    struct cached_response *c;
+    struct MHD_Response *r;
+
+    for (int i = 0; i < server->cached; i++) {
+        c = &server->cache[i];
+        if (c->status == res->status && c->body == res->body &&
+            c->content_type == res->content_type && c->allow == res->allow &&
+            c->cache_control == res->cache_control && c->location == res->location &&
+            c->closing == closing)
+            return c->response;
+    }
+    if (server->cached == CACHED_RESPONSES_MAX) return NULL;
+    r = build_response(server, res);
+    if (r == NULL) return NULL;
+    server->cache[server->cached++] =
+        (struct cached_response){res->status,        res->body,     res->content_type, res->allow,
+                                 res->cache_control, res->location, closing,           r};
+    return r;
+}
+
 static enum MHD_Result send_response(struct http_server *server, struct request *req)
 {
-    struct MHD_Response *r = build_response(server, req);
+    struct MHD_Response *r =
+        is_constant(&req->response) ? cached_response(server, &req->response) : NULL;
+    bool owned = r == NULL;
     enum MHD_Result ret;
 
     req->http_phase = PHASE_RESPONDED;
+    if (r == NULL) r = build_response(server, &req->response);
     if (r == NULL) return MHD_NO; /* MHD closes the connection */
     ret = MHD_queue_response(req->connection, req->response.status, r);
-    MHD_destroy_response(r); /* the queued response keeps its own reference */
+    if (owned) MHD_destroy_response(r); /* the queued response keeps its own reference */
     server->queued_in_pass++;
     return ret;
 }
@@ -428,6 +481,8 @@ void http_server_free(struct http_server *server)
     if (server == NULL) return;
     http_server_stop_accepting(server);
     MHD_stop_daemon(server->daemon);
+    for (int i = 0; i < server->cached; i++)
+        MHD_destroy_response(server->cache[i].response);
     free(server);
 }
 

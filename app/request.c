@@ -67,6 +67,27 @@ void response_set_heap(struct response *res, unsigned status, const char *conten
     res->body_len = len;
 }
 
+void response_set_number(struct response *res, unsigned status, const char *content_type,
+                         long long value)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+    unsigned long long magnitude =
+        value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+
+    digits[--n] = '\n';
+    do {
+        digits[--n] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    if (value < 0) digits[--n] = '-';
+    memcpy(res->inline_body, digits + n, sizeof(digits) - n);
+    res->status = status;
+    res->content_type = content_type;
+    res->body = res->inline_body;
+    res->body_len = sizeof(digits) - n;
+}
+
 void response_printf(struct response *res, unsigned status, const char *content_type,
                      const char *fmt, ...)
 {

@@ -86,6 +86,10 @@ void response_set_static(struct response *res, unsigned status, const char *cont
 void response_printf(struct response *res, unsigned status, const char *content_type,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Fills the response with `value` and a newline (the ping's body), without printf. */
+void response_set_number(struct response *res, unsigned status, const char *content_type,
+                         long long value);
+
 /* Takes ownership of `body` (from malloc) as the response body. */
 void response_set_heap(struct response *res, unsigned status, const char *content_type, char *body,
                        size_t len);
