@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
-redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps"
+redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium"
 
 missing=""
 for package in $PACKAGES; do
@@ -15,6 +15,11 @@ for package in $PACKAGES; do
         missing="$missing $package"
     fi
 done
+# The browser test (tests/browser/) drives chromium with node >= 20; any installed node and npm
+# do (the machines have node 20 and npm 11). The packages only fill in when one is missing (plain
+# bookworm's nodejs is 18, which tests/browser/run.sh turns down with a clear message).
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing:$missing"
