@@ -426,7 +426,10 @@ def step_instances(stack):
     names = query_instances(stack.http_port, 8)
     check(len(names) >= 2, f"/query/ answered from {names} only")
     check(names <= hostnames, f"instance names {names} are not the hostnames {hostnames}")
-    say(f"/query/ answers come from {sorted(names)} (the containers' hostnames)")
+    status, body, _ = get(stack.http_port, "/static/")
+    check(status == 200 and "<html" in body.lower(), f"/static/ answered {status}")
+    say(f"/query/ answers come from {sorted(names)} (the containers' hostnames); "
+        f"/static/ serves the page")
 
 
 def step_stats(stack):
