@@ -21,7 +21,7 @@
 #include "xmalloc.h"
 
 #define BACKOFF_FIRST_MS     50
-#define BACKOFF_MAX_MS       2000
+#define BACKOFF_MAX_MS       500 /* a Redis that comes back is used within this */
 #define NO_TARGET_RETRY_MS   100
 #define KEEPALIVE_IDLE_S     10
 #define KEEPALIVE_INTERVAL_S 5

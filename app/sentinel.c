@@ -263,6 +263,28 @@ static void add_node(struct sentinel_client *sc, const char *host, int port)
     node->port = port;
 }
 
+/* Adds every address the configured Sentinel names resolve to: a name such as a Docker service
+ * stands for several Sentinels, and the first one alone may be the one that is down. */
+static void expand_configured_names(struct sentinel_client *sc)
+{
+    for (int i = 0; i < sc->cfg->sentinel_count; i++) {
+        const struct host_port *configured = &sc->cfg->sentinels[i];
+        char ips[SENTINEL_NODES_MAX][RESOLVE_ADDRESS_BYTES];
+        const char *why;
+        int count = resolve_all(configured->host, ips, SENTINEL_NODES_MAX, &why);
+
+        for (int j = 0; j < count; j++) {
+            if (strcmp(ips[j], configured->host) == 0 ||
+                find_node(sc, ips[j], configured->port) >= 0 ||
+                sc->node_count == SENTINEL_NODES_MAX)
+                continue;
+            add_node(sc, ips[j], configured->port);
+            log_info("redis: Sentinel name %s stands for %s:%d too", configured->host, ips[j],
+                     configured->port);
+        }
+    }
+}
+
 /* Closes a probe's connection. */
 static void probe_close(struct role_probe *probe)
 {
@@ -537,8 +559,11 @@ static void discover(struct sentinel_client *sc, int64_t now)
         query_node(sc, i, now, &answers[count++]);
         asked[i] = true;
     }
-    for (int i = 0; !any_address(answers, count) && i < sc->node_count; i++) {
-        if (!asked[i]) query_node(sc, i, now, &answers[count++]);
+    if (!any_address(answers, count)) {
+        expand_configured_names(sc); /* a name may stand for Sentinels not asked yet */
+        for (int i = 0; i < sc->node_count; i++) {
+            if (!asked[i]) query_node(sc, i, now, &answers[count++]);
+        }
     }
     record_sentinels(sc);
     qsort(answers, (size_t)count, sizeof(answers[0]), answer_order);
@@ -554,7 +579,10 @@ static void discover(struct sentinel_client *sc, int64_t now)
         if (verify_master(sc, answers[i].host, answers[i].port, ip, why, sizeof(why))) {
             if (answers[i].node_index > 0) move_to_front(sc, answers[i].node_index);
             publish_master(sc, &answers[i], ip);
-            if (now - sc->last_list_refresh_ms >= LIST_REFRESH_MS) refresh_node_list(sc, now);
+            if (now - sc->last_list_refresh_ms >= LIST_REFRESH_MS) {
+                refresh_node_list(sc, now);
+                expand_configured_names(sc);
+            }
             choose_replica(sc, now);
             return;
         }
