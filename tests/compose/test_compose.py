@@ -448,6 +448,8 @@ def step_stats(stack):
     check(status == 200 and "haproxy_backend_active_servers" in body,
           f"/metrics answered {status}")
     check(get(stack.http_port, "/stats")[0] == 404, "the stats page is on the public port")
+    check(get(stack.http_port, "/metrics")[0] == 404,
+          "the instances' /metrics is reachable on the public port")
     say("stats page and /metrics: 401 without or with wrong credentials, 200 with; "
         "not on the public port")
 
