@@ -47,7 +47,7 @@ all: build/redisapp
 
 # The release binary is also at build/redisapp, the path the README names.
 build/redisapp: build/release/redisapp
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@ # a rename, so a running copy never blocks the update
 
 $(BINARY): $(OBJECTS)
 	@echo "  LINK  $@"
