@@ -57,7 +57,8 @@ void metrics_register_worker(struct metrics_registry *r, struct worker_metrics *
 
 void metrics_register_pipe(struct metrics_registry *r, const struct redis_pipe_stats *s)
 {
-    if (r->pipe_count < 2 * METRICS_SOURCES_MAX) r->pipes[r->pipe_count++] = s;
+    if (r->pipe_count < METRICS_PIPES_PER_WORKER * METRICS_SOURCES_MAX)
+        r->pipes[r->pipe_count++] = s;
 }
 
 /* A growing text buffer. */

@@ -8,10 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_ROUTES_MAX   32 /* route table entries, plus one for "no route" */
-#define METRICS_STATUS_SLOTS 15
-#define METRICS_BUCKETS      13
-#define METRICS_SOURCES_MAX  256
+#define METRICS_ROUTES_MAX       32 /* route table entries, plus one for "no route" */
+#define METRICS_STATUS_SLOTS     15
+#define METRICS_BUCKETS          13
+#define METRICS_SOURCES_MAX      256
+#define METRICS_PIPES_PER_WORKER 3 /* master, replica for reads, the durable counter */
 
 struct worker_metrics {
     atomic_uint_fast64_t requests[METRICS_ROUTES_MAX][METRICS_STATUS_SLOTS];
@@ -29,7 +30,7 @@ struct redis_pipe_stats {
 /* Every worker's metrics, registered before the workers start. */
 struct metrics_registry {
     struct worker_metrics *workers[METRICS_SOURCES_MAX];
-    const struct redis_pipe_stats *pipes[2 * METRICS_SOURCES_MAX];
+    const struct redis_pipe_stats *pipes[METRICS_PIPES_PER_WORKER * METRICS_SOURCES_MAX];
     int worker_count;
     int pipe_count;
 };

@@ -2,9 +2,10 @@
  * (READONLY and NOAUTH reset the connection; LOADING, NOREPLICAS and the like mean "not now"),
  * logs each kind of Redis error once, and hands plain values to the caller.
  *
- * The counter: with min-replicas-ack N > 0, the INCRs queued in one loop pass are followed by
- * one WAIT N, and none of their values is shown before WAIT confirms N replicas (one WAIT per
- * batch, not per request). A value at or below what this process had already shown when the
+ * The counter: with min-replicas-ack N > 0, INCRs go on a master connection of their own and
+ * are confirmed in batches: one WAIT N in flight at a time covers every INCR sent before it, and
+ * none of their values is shown before WAIT confirms N replicas (one WAIT per batch, not per
+ * request). A value at or below what this process had already shown when the
  * INCR was sent means Redis lost writes: it is never shown, and the key is repaired forward.
  * Runs on its worker's thread only; the shown-value floor is one process-wide atomic. */
 #include "store.h"
@@ -89,8 +90,19 @@ struct store *store_new(struct event_loop *loop, struct app *app, const char *wo
         metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe));
     }
     store->min_replicas_ack = cfg->min_replicas_ack;
+    store->counter.store = store;
+    if (store->min_replicas_ack > 0) {
+        settings.optional = false;
+        store->counter.pipe = redis_pipe_new(loop, &app->target, &settings);
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->counter.pipe));
+    }
     /* WAIT must give up before the pipe's own deadline, or the connection is dropped */
     store->wait_timeout_ms = cfg->redis_timeout_ms / 2 > 0 ? cfg->redis_timeout_ms / 2 : 1;
+    store->wait_command_len =
+        (size_t)snprintf(store->wait_command, sizeof(store->wait_command),
+                         "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$%d\r\n%d\r\n",
+                         snprintf(NULL, 0, "%d", store->min_replicas_ack), store->min_replicas_ack,
+                         snprintf(NULL, 0, "%d", store->wait_timeout_ms), store->wait_timeout_ms);
     return store;
 }
 
@@ -100,6 +112,7 @@ void store_free(struct store *store)
     store_abort(store);
     redis_pipe_free(store->pipe);
     redis_pipe_free(store->replica_pipe);
+    redis_pipe_free(store->counter.pipe);
     free(store);
 }
 
@@ -162,7 +175,7 @@ static void counter_reply(void *arg, struct redisReply *reply)
     struct store_call *call = arg;
     struct store *store = call->store;
 
-    call->status = store_classify(store->pipe, reply, "INCR count");
+    call->status = store_classify(call->pipe, reply, "INCR count");
     if (call->status == STORE_OK && reply->type != REDIS_REPLY_INTEGER) {
         log_dedupe_report(&store_reply_error_log, LOG_ERROR,
                           "redis: INCR count: not an integer reply");
@@ -170,13 +183,15 @@ static void counter_reply(void *arg, struct redisReply *reply)
     }
     if (call->status == STORE_OK) call->value = reply->integer;
     /* durable mode: the batch's WAIT reply finishes the call */
-    if (store->min_replicas_ack == 0) finish_increment(store, call);
+    if (store->counter.pipe == NULL) finish_increment(store, call);
 }
 
+/* The reply to a batch's WAIT (NULL: no reply will come): shows or refuses its INCRs. */
 static void wait_reply(void *arg, struct redisReply *reply)
 {
-    struct wait_batch *batch = arg;
-    struct store *store = batch->store;
+    struct durable_counter *lane = arg;
+    struct store *store = lane->store;
+    struct wait_batch *batch = &lane->waiting;
     long long acked = reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
     bool confirmed = acked >= store->min_replicas_ack;
     struct store_call *call = batch->first;
@@ -189,14 +204,14 @@ static void wait_reply(void *arg, struct redisReply *reply)
                  "(--min-replicas-ack / MIN_REPLICAS_ACK)",
                  acked < 0 ? 0 : acked, store->min_replicas_ack, store->wait_timeout_ms);
         log_dedupe_report(&durability_log, LOG_WARN, message);
-        redis_pipe_report_problem(store->pipe); /* an isolated old master looks like this */
+        redis_pipe_report_problem(lane->pipe); /* an isolated old master looks like this */
     } else if (confirmed) {
         char ended[200];
 
         if (log_dedupe_clear(&durability_log, ended, sizeof(ended)))
             log_info("redis: replicas acknowledge writes again");
     }
-    free(batch);
+    batch->first = batch->last = NULL;
     while (call != NULL) {
         struct store_call *next = call->next_in_batch;
 
@@ -206,27 +221,28 @@ static void wait_reply(void *arg, struct redisReply *reply)
     }
 }
 
-/* Sends the WAIT that confirms this pass's INCRs (durable mode). */
-static void close_batch(struct store *store)
+/* Sends the WAIT that confirms the INCRs sent since the last one. One WAIT at a time: Redis runs
+ * nothing else of a connection while its WAIT blocks, so INCRs sent meanwhile would each wait
+ * for a replica round trip of their own; instead they gather in the open batch, reach Redis
+ * behind the WAIT in flight, and are confirmed together by the next one. */
+static void close_batch(struct durable_counter *lane)
 {
-    struct wait_batch *batch;
-    char command[64];
-    int len;
+    struct store *store = lane->store;
 
-    if (store->open.first == NULL) return;
-    batch = xmalloc(sizeof(*batch));
-    *batch = store->open;
-    store->open.first = store->open.last = NULL;
-    len = snprintf(command, sizeof(command), "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$%d\r\n%d\r\n",
-                   snprintf(NULL, 0, "%d", store->min_replicas_ack), store->min_replicas_ack,
-                   snprintf(NULL, 0, "%d", store->wait_timeout_ms), store->wait_timeout_ms);
-    if (redis_pipe_send(store->pipe, command, (size_t)len, wait_reply, batch) != 0)
-        wait_reply(batch, NULL); /* the pipe went down during this pass: answer 503 now */
+    if (lane->open.first == NULL || lane->waiting.first != NULL) return;
+    lane->waiting = lane->open;
+    lane->open.first = lane->open.last = NULL;
+    if (redis_pipe_send(lane->pipe, store->wait_command, store->wait_command_len, wait_reply,
+                        lane) != 0)
+        wait_reply(lane, NULL); /* the pipe went down during this pass: answer 503 now */
 }
 
 void store_flush(struct store *store)
 {
-    close_batch(store);
+    if (store->counter.pipe != NULL) {
+        close_batch(&store->counter);
+        redis_pipe_flush(store->counter.pipe);
+    }
     redis_pipe_flush(store->pipe);
     if (store->replica_pipe != NULL) redis_pipe_flush(store->replica_pipe);
 }
@@ -240,6 +256,11 @@ int64_t store_next_deadline_ms(const struct store *store)
 
         if (replica < deadline) deadline = replica;
     }
+    if (store->counter.pipe != NULL) {
+        int64_t counter = redis_pipe_next_deadline_ms(store->counter.pipe);
+
+        if (counter < deadline) deadline = counter;
+    }
     return deadline;
 }
 
@@ -247,6 +268,7 @@ void store_check_timers(struct store *store, int64_t now_ms)
 {
     redis_pipe_check_timers(store->pipe, now_ms);
     if (store->replica_pipe != NULL) redis_pipe_check_timers(store->replica_pipe, now_ms);
+    if (store->counter.pipe != NULL) redis_pipe_check_timers(store->counter.pipe, now_ms);
 }
 
 unsigned long long store_reply_errors_total(void)
@@ -256,15 +278,22 @@ unsigned long long store_reply_errors_total(void)
 
 void store_abort(struct store *store)
 {
-    close_batch(store);
     redis_pipe_abort(store->pipe);
     if (store->replica_pipe != NULL) redis_pipe_abort(store->replica_pipe);
+    if (store->counter.pipe != NULL) {
+        /* the WAIT in flight fails first, so the open batch can close and fail after it */
+        redis_pipe_abort(store->counter.pipe);
+        close_batch(&store->counter);
+    }
 }
 
 size_t store_pending(const struct store *store)
 {
-    return redis_pipe_pending(store->pipe) +
-           (store->replica_pipe != NULL ? redis_pipe_pending(store->replica_pipe) : 0);
+    size_t pending = redis_pipe_pending(store->pipe) +
+                     (store->replica_pipe != NULL ? redis_pipe_pending(store->replica_pipe) : 0);
+
+    if (store->counter.pipe != NULL) pending += redis_pipe_pending(store->counter.pipe);
+    return pending;
 }
 
 void store_prepare_call(struct store_call *call, struct store *store, void *arg)
@@ -287,15 +316,17 @@ int store_incr_counter(struct store *store, struct store_call *call, store_count
     store_prepare_call(call, store, arg);
     call->done.counter = done;
     call->floor_at_send = atomic_load_explicit(&shown_floor, memory_order_relaxed);
-    if (redis_pipe_send(store->pipe, incr_count, sizeof(incr_count) - 1, counter_reply, call) != 0)
+    call->pipe = store->counter.pipe != NULL ? store->counter.pipe : store->pipe;
+    if (redis_pipe_send(call->pipe, incr_count, sizeof(incr_count) - 1, counter_reply, call) != 0)
         return -1;
-    if (store->min_replicas_ack > 0) {
-        if (store->open.last != NULL)
-            store->open.last->next_in_batch = call;
+    if (store->counter.pipe != NULL) { /* durable: confirmed by the next WAIT */
+        struct wait_batch *open = &store->counter.open;
+
+        if (open->last != NULL)
+            open->last->next_in_batch = call;
         else
-            store->open.first = call;
-        store->open.last = call;
-        store->open.store = store;
+            open->first = call;
+        open->last = call;
     }
     return 0;
 }
@@ -410,5 +441,7 @@ int store_ping(struct store *store, struct store_call *call, store_ping_fn done,
 
     store_prepare_call(call, store, arg);
     call->done.ping = done;
+    /* ready means pings can be answered: in durable mode their connection must be up too */
+    if (store->counter.pipe != NULL && !redis_pipe_is_ready(store->counter.pipe)) return -1;
     return redis_pipe_send(store->pipe, ping, sizeof(ping) - 1, ping_reply, call);
 }

@@ -9,11 +9,20 @@
 #include "redis_pipe.h"
 #include "store.h"
 
-/* The INCRs of one loop pass and the WAIT that confirms them. */
+/* INCRs confirmed by one WAIT, in the order they were sent. */
 struct wait_batch {
     struct store_call *first;
     struct store_call *last;
+};
+
+/* Durable mode: the counter's own master connection, with its INCRs and the WAIT that confirms
+ * them. Its own, because a WAIT blocks its connection in Redis until replicas answer: other
+ * commands (/query/, probes, sessions) do not wait behind it. */
+struct durable_counter {
     struct store *store;
+    struct redis_pipe *pipe;   /* NULL in direct mode (min_replicas_ack 0): INCRs use store->pipe */
+    struct wait_batch open;    /* INCRs sent since the last WAIT */
+    struct wait_batch waiting; /* INCRs whose WAIT is in flight (at most one WAIT is) */
 };
 
 struct store {
@@ -21,7 +30,9 @@ struct store {
     struct redis_pipe *replica_pipe; /* NULL unless --read-from-replicas */
     int min_replicas_ack;
     int wait_timeout_ms;
-    struct wait_batch open; /* INCRs queued in this pass, before their WAIT */
+    struct durable_counter counter;
+    char wait_command[64]; /* "WAIT <min_replicas_ack> <wait_timeout_ms>" in RESP */
+    size_t wait_command_len;
 };
 
 /* Logs each kind of Redis error once. */

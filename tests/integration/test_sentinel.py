@@ -4,13 +4,14 @@ values they were shown must strictly increase, every answer must be a 200 or a p
 the server must follow each failover without a restart. Also: Sentinel problems (first one down,
 a stale one, wrong master name, wrong passwords) give distinct clear errors."""
 
+import concurrent.futures
 import json
 import signal
 import threading
 import time
 
-from harness import (SLOW, RedisServer, SentinelCluster, ServerTestCase, KeepAliveClient,
-                     free_port, request, wait_until)
+from harness import (SLOW, KeepAliveClient, RedisClient, RedisServer, SentinelCluster,
+                     ServerTestCase, free_port, request, wait_until)
 
 TIMEOUT_MS = 500
 # the longest a ping may take: its INCR and the batch's WAIT, each bounded by the timeout
@@ -284,6 +285,45 @@ class DurabilityTest(ServerTestCase):
         wait_until(lambda: server.get("/").status == 200, 20 * SLOW,
                    what="writes once replicas acknowledge again")
         self.assertIn("replicas acknowledged", server.process.stderr())
+
+    def test_parallel_durable_pings_are_confirmed_in_batches(self):
+        master = RedisServer(self)
+        replica = RedisServer(self, replica_of=master.port)
+        # after a full sync the master streams writes to the replica (and WAITs can succeed) only
+        # once the replica's first periodic ACK came, up to a second after its link is up
+        def replica_acknowledges():
+            with RedisClient(master.port) as client:
+                client.call("SET", "warm-up", "1")
+                return client.call("WAIT", "1", "100") == 1
+
+        wait_until(replica_acknowledges, 10, what="the replica acknowledging writes")
+        server = self.app(master.port, args=["--min-replicas-ack", "1", "--threads", "2"])
+        wait_until(server.ready, 10, what="readiness")
+        master.call("SET", "count", 1000)
+        master.call("CONFIG", "RESETSTAT")
+
+        def ping(_):
+            return server.get("/")
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+            answers = list(pool.map(ping, range(800)))
+        self.assertEqual([(a.status, a.text) for a in answers if a.status != 200], [],
+                         server.process.stderr()[-2000:])
+        self.assertEqual(sorted(int(a.text) for a in answers), list(range(1001, 1801)))
+        self.assertEqual(master.call("GET", "count"), "1800")
+        wait_until(lambda: replica.call("GET", "count") == "1800", 5, what="replication")
+
+        def calls(command):
+            stats = master.call("INFO", "commandstats")
+            line = [l for l in stats.splitlines() if l.startswith(f"cmdstat_{command}:")]
+            return int(line[0].split("calls=")[1].split(",")[0]) if line else 0
+
+        incrs, waits = calls("incr"), calls("wait")
+        self.assertEqual(incrs, 800)
+        # every INCR was confirmed by a WAIT sent after it, but not one WAIT each
+        self.assertGreater(waits, 0)
+        self.assertLess(waits, incrs)
+        print(f"\n    800 durable pings from 64 clients: {waits} WAITs", flush=True)
 
     def test_regression_guard_never_shows_less_and_repairs_forward(self):
         redis = RedisServer(self)
