@@ -82,18 +82,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
 {
     struct http_server *server = cls;
     struct request *req = worker_request_acquire(server->worker);
-    size_t len = strlen(uri);
 
     req->connection = connection;
     req->start_ns = clock_now_ns();
-    if (len > URLPATH_MAX_BYTES) {
-        memcpy(req->target, uri, URLPATH_MAX_BYTES);
-        req->target[URLPATH_MAX_BYTES] = '\0';
-        req->target_status = URLPATH_TOO_LONG;
-    } else {
-        memcpy(req->target, uri, len + 1);
-        req->target_status = urlpath_decode(req->target, req->path, sizeof(req->path), &req->query);
-    }
+    request_set_target(req, uri);
     return req;
 }
 

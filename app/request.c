@@ -17,8 +17,9 @@ void request_init(struct request *req, struct worker *worker)
     req->connection = NULL;
     req->method = METHOD_OTHER;
     req->method_name = "";
-    req->target[0] = '\0';
-    req->path[0] = '\0';
+    req->inline_text[0] = '\0';
+    req->target = req->path = req->inline_text;
+    req->heap_text = NULL;
     req->query = "";
     req->target_status = URLPATH_OK;
     req->start_ns = 0;
@@ -37,6 +38,9 @@ void request_init(struct request *req, struct worker *worker)
 
 void request_cleanup(struct request *req)
 {
+    free(req->heap_text);
+    req->heap_text = NULL;
+    req->target = req->path = req->inline_text;
     free(req->hello.info);
     req->hello.info = NULL;
     free(req->body);
@@ -45,6 +49,26 @@ void request_cleanup(struct request *req)
     req->response.heap_body = NULL;
     if (req->response.file_fd >= 0) close(req->response.file_fd);
     req->response.file_fd = -1;
+}
+
+void request_set_target(struct request *req, const char *uri)
+{
+    size_t len = strlen(uri);
+    size_t kept = len > URLPATH_MAX_BYTES ? URLPATH_MAX_BYTES : len;
+    size_t room = 2 * (kept + 1); /* the decoded path is never longer than the target */
+    char *text = req->inline_text;
+
+    if (room > sizeof(req->inline_text)) text = req->heap_text = xmalloc(room);
+    req->target = text;
+    req->path = text + kept + 1;
+    memcpy(req->target, uri, kept);
+    req->target[kept] = '\0';
+    req->path[0] = '\0';
+    req->query = "";
+    if (len > URLPATH_MAX_BYTES)
+        req->target_status = URLPATH_TOO_LONG;
+    else
+        req->target_status = urlpath_decode(req->target, req->path, kept + 1, &req->query);
 }
 
 void response_set_static(struct response *res, unsigned status, const char *content_type,

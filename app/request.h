@@ -23,6 +23,9 @@ enum request_method {
 };
 
 #define RESPONSE_INLINE_BYTES 192
+/* The request target and its decoded path share this much room in the request; longer targets
+ * (rare) take a heap buffer, so a pooled request stays small (peak memory with many clients). */
+#define REQUEST_TEXT_INLINE_BYTES 512
 
 struct response {
     unsigned status; /* 0 until a handler or http.c decides */
@@ -47,9 +50,9 @@ struct request {
     void *connection; /* http.c's, opaque elsewhere */
     enum request_method method;
     const char *method_name;
-    char target[URLPATH_MAX_BYTES + 1]; /* as sent, truncated for the log when too long */
-    char path[URLPATH_MAX_BYTES + 1];   /* decoded */
-    const char *query;                  /* into target: after '?', or "" */
+    char *target;      /* as sent, truncated to URLPATH_MAX_BYTES for the log when too long */
+    char *path;        /* decoded */
+    const char *query; /* into target: after '?', or "" */
     enum urlpath_status target_status;
     int64_t start_ns;
     bool is_probe; /* /healthz or /readyz: not counted as traffic while draining */
@@ -63,13 +66,19 @@ struct request {
     struct store_hello_result hello;     /* /helloworld's replies */
     struct store_session_result session; /* /api/status's replies */
     struct request *next_free;           /* the worker's pool list */
+    char *heap_text;                     /* owned: target and path, when too long for inline */
+    char inline_text[REQUEST_TEXT_INLINE_BYTES];
 };
 
 /* Resets `req` for a new exchange. */
 void request_init(struct request *req, struct worker *worker);
 
-/* Releases what the response owns (heap body, unsent file). */
+/* Releases what the request owns (long target, body, heap body, unsent file). */
 void request_cleanup(struct request *req);
+
+/* Keeps the request target `uri` (as sent) and decodes its path and query; sets target_status
+ * (URLPATH_TOO_LONG past URLPATH_MAX_BYTES: the kept target is then cut there). */
+void request_set_target(struct request *req, const char *uri);
 
 /* Value of a request header, or NULL. Implemented by http.c. Only while the handler or a store
  * callback of this request runs. */

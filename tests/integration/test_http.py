@@ -53,6 +53,22 @@ class ErrorAnswersTest(ServerTestCase):
         self.assertEqual(self.redis.call("GET", "count"), None)  # none of them counted
         self.assertEqual(self.server.get("/healthz").status, 200)
 
+    def test_long_targets_within_the_limit_are_served(self):
+        # short targets live in the request, longer ones (past about 250 bytes) on the heap
+        logged = []
+        for length in (200, 254, 255, 256, 257, 600, 2048):
+            target = "/query/?pad=" + "a" * (length - len("/query/?pad="))
+            if length < 500:  # the access log cuts targets at 511 bytes
+                logged.append(target)
+            answer = self.server.get(target)
+            self.assertEqual((answer.status, answer.text),
+                             (200, "hello world from app, with value: "
+                                   "(none: key redis_app is not set)\n"), length)
+            missing = "/static/" + "%41" * ((length - len("/static/")) // 3)
+            self.assertEqual(self.server.get(missing).status, 404, length)
+        wait_until(lambda: all(f'"GET {t}" 200' in self.server.process.stdout() for t in logged),
+                   5, what="the targets in the access log")
+
     def test_chunked_body_past_the_limit_closes_the_connection(self):
         # no length announced, so no 413 up front; libmicrohttpd cannot answer mid-body
         chunk = b"%x\r\n%s\r\n" % (32768, b"x" * 32768)
