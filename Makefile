@@ -105,12 +105,15 @@ fuzz:
 	        || { tail -40 build/fuzz/fuzz_$$t.log; exit 1; }; \
 	done
 
-# The README's test command: installs what is missing, then runs every test, optimised and
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The README's test command: installs what is missing, then runs every test: unit and
+# integration tests optimised and under AddressSanitizer + UndefinedBehaviorSanitizer, the page
+# in headless chromium, and the Docker stack in a real engine.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check
 	$(Q)$(MAKE) --no-print-directory asan-check
+	$(Q)$(MAKE) --no-print-directory test-browser
+	$(Q)$(MAKE) --no-print-directory test-compose
 	@echo "  all tests passed"
 
 # --- running and measuring ----------------------------------------------------------------
@@ -138,7 +141,7 @@ clean:
 help:
 	@echo "make            build build/redisapp"
 	@echo "make deps       install missing build and test packages (Debian)"
-	@echo "make test       deps, then every test, optimised and under ASan+UBSan"
+	@echo "make test       deps, then every test: check, asan-check, test-browser, test-compose"
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
