@@ -148,7 +148,7 @@ def machine_description():
         "redisapp": redisapp,
         "nginx": version(["nginx", "-v"], r"nginx/([\d.]+)"),
         "redis": version(["redis-server", "--version"], r"v=([\d.]+)"),
-        "wrk": version(["wrk", "-v"], r"wrk ([\d.]+)"),
+        "wrk": version(["wrk", "-v"], r"wrk (?:\S*/)?(\d\S*)"),
     }
 
 
