@@ -372,12 +372,10 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
     if (addr == NULL) return;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         ip_limit_opened(server->app->ip_limit, addr);
-        atomic_fetch_add_explicit(&worker_metrics(server->worker)->open_connections, 1,
-                                  memory_order_relaxed);
+        metrics_connection_opened(worker_metrics(server->worker));
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         ip_limit_closed(server->app->ip_limit, addr);
-        atomic_fetch_sub_explicit(&worker_metrics(server->worker)->open_connections, 1,
-                                  memory_order_relaxed);
+        metrics_connection_closed(worker_metrics(server->worker));
     }
 }
 

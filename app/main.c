@@ -2,6 +2,7 @@
  * the shutdown sequence (drain, join, free). Signals are handled here, synchronously, with
  * sigtimedwait: no code runs in signal context. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 #include "xmalloc.h"
 
 #define SIGNAL_POLL_MS 100
+/* A burst of at least this many connections counts for release_memory_after_burst(). */
+#define BURST_MIN_CONNECTIONS 64
+#define TRIM_MIN_INTERVAL_MS  1000
 
 static void print_version(void)
 {
@@ -44,12 +48,38 @@ static void begin_drain(struct app *app, struct worker **workers, int count, int
         worker_wake(workers[i]);
 }
 
+/* Once at least half of a burst of connections has closed, hands the heap memory they freed back
+ * to the system. Each worker allocates from its own malloc arena, and bursts split differently
+ * over the workers, so without this each arena keeps the pages of its largest share resident
+ * and the process grows burst after burst (measured: 7.6 -> 10.4 MiB over 14 runs of wrk at 256
+ * connections). At most once a second; main thread, off the request path. */
+struct burst_watch {
+    int64_t peak; /* the most connections open at once in the current burst */
+    int64_t last_trim_ms;
+};
+
+static void release_memory_after_burst(const struct app *app, struct burst_watch *burst)
+{
+    int64_t peak = metrics_take_peak_connections(&app->metrics);
+    int64_t open = metrics_open_connections(&app->metrics);
+    int64_t now = clock_now_ms();
+
+    if (peak > burst->peak) burst->peak = peak;
+    if (burst->peak >= BURST_MIN_CONNECTIONS && open <= burst->peak / 2 &&
+        now - burst->last_trim_ms >= TRIM_MIN_INTERVAL_MS) {
+        malloc_trim(0);
+        burst->peak = open;
+        burst->last_trim_ms = now;
+    }
+}
+
 /* Waits for SIGTERM/SIGINT and the workers' end. Returns the process exit status. */
 static int serve_until_stopped(struct app *app, struct worker **workers, int count)
 {
     sigset_t stop_signals;
     struct timespec poll = {0, SIGNAL_POLL_MS * 1000000L};
     int status = 0;
+    struct burst_watch burst = {0, 0};
 
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
@@ -77,6 +107,7 @@ static int serve_until_stopped(struct app *app, struct worker **workers, int cou
             begin_drain(app, workers, count, 0);
         }
         if (finished == count) break;
+        release_memory_after_burst(app, &burst);
     }
     for (int i = 0; i < count; i++) {
         if (worker_join(workers[i]) != 0) status = 1;

@@ -166,13 +166,53 @@ static void render_gauge_or_counter(struct text *t, const char *name, const char
     text_printf(t, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, value);
 }
 
+void metrics_connection_opened(struct worker_metrics *m)
+{
+    int64_t open = atomic_fetch_add_explicit(&m->open_connections, 1, memory_order_relaxed) + 1;
+    int64_t peak = atomic_load_explicit(&m->peak_open_connections, memory_order_relaxed);
+
+    /* the main thread may lower the peak meanwhile (a new period): raise it again if so */
+    while (open > peak &&
+           !atomic_compare_exchange_weak_explicit(&m->peak_open_connections, &peak, open,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+void metrics_connection_closed(struct worker_metrics *m)
+{
+    atomic_fetch_sub_explicit(&m->open_connections, 1, memory_order_relaxed);
+}
+
+int64_t metrics_take_peak_connections(const struct metrics_registry *r)
+{
+    int64_t peak = 0;
+
+    for (int w = 0; w < r->worker_count; w++) {
+        struct worker_metrics *m = r->workers[w];
+
+        peak += atomic_exchange_explicit(
+            &m->peak_open_connections,
+            atomic_load_explicit(&m->open_connections, memory_order_relaxed), memory_order_relaxed);
+    }
+    return peak;
+}
+
+int64_t metrics_open_connections(const struct metrics_registry *r)
+{
+    int64_t open = 0;
+
+    for (int w = 0; w < r->worker_count; w++)
+        open += atomic_load_explicit(&r->workers[w]->open_connections, memory_order_relaxed);
+    return open;
+}
+
 char *metrics_render(struct app *app, size_t *len)
 {
     const struct metrics_registry *r = &app->metrics;
     size_t routes = routes_count();
     struct text t = {xmalloc(16384), 0, 16384};
     uint64_t connects = 0, errors = 0;
-    int64_t open = 0;
+    int64_t open;
 
     if (routes >= METRICS_ROUTES_MAX) routes = METRICS_ROUTES_MAX - 1;
     render_requests(&t, r, routes);
@@ -181,8 +221,7 @@ char *metrics_render(struct app *app, size_t *len)
         connects += load(&r->pipes[p]->connects);
         errors += load(&r->pipes[p]->connection_errors);
     }
-    for (int w = 0; w < r->worker_count; w++)
-        open += atomic_load_explicit(&r->workers[w]->open_connections, memory_order_relaxed);
+    open = metrics_open_connections(r);
     render_gauge_or_counter(&t, "redisapp_redis_connects_total", "counter",
                             "Redis connections established (the first ones and reconnects).",
                             (unsigned long long)connects);

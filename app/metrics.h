@@ -19,6 +19,7 @@ struct worker_metrics {
     atomic_uint_fast64_t duration_buckets[METRICS_ROUTES_MAX][METRICS_BUCKETS]; /* not cumulative */
     atomic_uint_fast64_t duration_sum_us[METRICS_ROUTES_MAX];
     atomic_int_fast64_t open_connections;
+    atomic_int_fast64_t peak_open_connections; /* since metrics_take_peak_connections() */
 };
 
 /* Counters of one Redis connection (redis_pipe.c writes them). */
@@ -49,6 +50,17 @@ void metrics_record_request(struct worker_metrics *m, size_t route_index, unsign
 /* Registration, from main() before the workers start. */
 void metrics_register_worker(struct metrics_registry *r, struct worker_metrics *m);
 void metrics_register_pipe(struct metrics_registry *r, const struct redis_pipe_stats *s);
+
+/* A connection of this worker opened or closed. Its worker's thread only. */
+void metrics_connection_opened(struct worker_metrics *m);
+void metrics_connection_closed(struct worker_metrics *m);
+
+/* Open HTTP connections, all workers together. Any thread. */
+int64_t metrics_open_connections(const struct metrics_registry *r);
+
+/* The sum of each worker's highest count of open connections since the last call (at least what
+ * was open at once), and starts the next period. One caller thread (main). */
+int64_t metrics_take_peak_connections(const struct metrics_registry *r);
 
 struct app;
 

@@ -8,8 +8,10 @@ import socket
 import tempfile
 import threading
 import time
+import unittest
 
-from harness import (SLOW, RedisServer, ServerTestCase, raw_request, request, wait_until)
+from harness import (BINARY, SLOW, RedisServer, ServerTestCase, raw_request, request,
+                     wait_until)
 
 
 class ErrorAnswersTest(ServerTestCase):
@@ -119,6 +121,36 @@ class ErrorAnswersTest(ServerTestCase):
         self.assertEqual(self.server.get("/healthz").status, 200)
         # 1200 hostile connections later the server holds no more than a few MiB extra
         self.assertLess(self.server.rss_kib() - baseline, 8 * 1024 * SLOW)
+
+
+class BurstMemoryTest(ServerTestCase):
+    @unittest.skipIf("asan" in BINARY, "ASan's allocator keeps freed memory in quarantine")
+    def test_memory_of_a_burst_of_connections_is_handed_back(self):
+        redis = RedisServer(self)
+        server = self.app(redis.port, args=["--access-log", "off"])
+        wait_until(server.ready, 10, what="readiness")
+        server.get("/")
+        baseline = server.rss_kib()
+        for burst in range(3):
+            sockets = []
+            try:
+                for _ in range(400):  # all open at once, each with one answered ping
+                    s = socket.create_connection(("127.0.0.1", server.port), 5)
+                    sockets.append(s)
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                for s in sockets:
+                    s.settimeout(5)
+                    self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))
+                during = server.rss_kib()
+            finally:
+                for s in sockets:
+                    s.close()
+            # kept, 400 connections hold about 4 MiB; once they are gone it goes back
+            wait_until(lambda: server.rss_kib() < baseline + 1536, 10,
+                       what=f"memory handed back after burst {burst + 1} (baseline "
+                            f"{baseline} KiB, {during} KiB during it, "
+                            f"{server.rss_kib()} KiB now)")
+        self.assertEqual(redis.call("GET", "count"), "1201")
 
 
 class LimitsTest(ServerTestCase):
