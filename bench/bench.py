@@ -7,7 +7,8 @@ concurrency, and redisapp's endpoints, in interleaved rounds (the machine is sha
 only ratios taken in the same run mean anything). After every ping run it checks that `count`
 moved by exactly the number of 2xx answers (wrk drops at most one in-flight request per
 connection when it stops, so Redis may count up to `connections` more). Prints one table with
-each row's ratio to nginx; --results FILE also writes it as Markdown with the machine's details.
+each row's ratio to nginx (the median of the rounds' ratios to the nginx run of the same round);
+--results FILE also writes it as Markdown with the machine's details.
 Everything started here is stopped by PID.
 """
 
@@ -290,13 +291,17 @@ http {{
                     record(name, result)
     rows = []
     for c in connections:
-        nginx_rps = statistics.median(r["rps"] for r in samples[("nginx return 200", c)])
+        nginx = samples[("nginx return 200", c)]
         for (label, cc), results in samples.items():
             if cc != c:
                 continue
             rps = statistics.median(r["rps"] for r in results)
             p99 = statistics.median(r["p99"] for r in results)
-            rows.append((c, label, rps, p99, rps / nginx_rps))
+            # each round's run against the nginx run of the same round, seconds apart: on a
+            # shared machine whose speed drifts by 20% between rounds, paired ratios are steadier
+            # than a ratio of medians
+            ratio = statistics.median(r["rps"] / n["rps"] for r, n in zip(results, nginx))
+            rows.append((c, label, rps, p99, ratio))
     rss = ", ".join(f"{label} {peak_rss_kib(proc.pid) / 1024:.1f} MiB"
                     for label, proc, _, _ in apps)
     rows.append(("peak RSS", rss, problems))
@@ -319,7 +324,9 @@ def report(rows, args, connections):
         info = machine_description()
         with open(args.results, "w") as f:
             f.write(f"# Benchmark results\n\nWritten by `make bench` ({args.rounds} interleaved "
-                    f"rounds of {args.duration} s per run, medians; wrk -t2 --latency).\n\n"
+                    f"rounds of {args.duration} s per run, medians; wrk -t2 --latency; 'vs "
+                    f"nginx' is the median of each round's ratio to that round's nginx run)."
+                    f"\n\n"
                     f"- Date: {info['date']}\n- Machine: {info['machine']}\n"
                     f"- {info['redisapp']}\n- nginx {info['nginx']}, Redis {info['redis']}, "
                     f"wrk {info['wrk']}\n\n" + text)
