@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """make bench: redisapp beside nginx and Redis itself, in one run on this machine.
 
-Starts its own redis-server, an nginx answering `return 200` and redisapp, all on free loopback
-ports; then, for each concurrency, runs wrk against nginx, redis-benchmark INCR at the same
+Starts its own redis-server (and, for the --min-replicas-ack 1 row, a second one with a replica),
+an nginx answering `return 200` and redisapp, all on free loopback ports; then, for each concurrency, runs wrk against nginx, redis-benchmark INCR at the same
 concurrency, and redisapp's endpoints, in interleaved rounds (the machine is shared and noisy:
 only ratios taken in the same run mean anything). After every ping run it checks that `count`
 moved by exactly the number of 2xx answers (wrk drops at most one in-flight request per
@@ -212,20 +212,35 @@ def parse_variants(specs):
     return variants
 
 
+def start_redis(work, name, extra=()):
+    """A redis-server without persistence in its own folder; returns its port."""
+    port = free_port()
+    folder = os.path.join(work, name)
+    os.makedirs(folder)
+    start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+           "--appendonly", "no", "--daemonize", "no", "--dir", folder,
+           "--logfile", os.path.join(folder, "redis.log")] + list(extra))
+    wait_port(port, name)
+    return port
+
+
+def is_durable(extra):
+    """True when the server's arguments ask WAIT for replicas (--min-replicas-ack N > 0)."""
+    for flag, value in zip(extra, extra[1:]):
+        if flag == "--min-replicas-ack" and value != "0":
+            return True
+    return False
+
+
 def run(args, connections, endpoints, work):
-    redis_port, replica_port, nginx_port = free_port(), free_port(), free_port()
-    start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-           "--appendonly", "no", "--daemonize", "no", "--dir", work,
-           "--logfile", os.path.join(work, "redis.log")])
-    wait_port(redis_port, "redis-server")
-    # a replica, so that the durable mode (WAIT for one replica) has one to wait for; its
-    # full sync writes an RDB file into its own folder
-    os.makedirs(os.path.join(work, "replica"))
-    start(["redis-server", "--port", str(replica_port), "--bind", "127.0.0.1", "--save", "",
-           "--appendonly", "no", "--daemonize", "no", "--replicaof", "127.0.0.1",
-           str(redis_port), "--dir", os.path.join(work, "replica"),
-           "--logfile", os.path.join(work, "replica.log")])
-    wait_port(replica_port, "the replica")
+    nginx_port = free_port()
+    # a plain redis-server for the direct-mode rows and redis-benchmark; a master with one
+    # replica for the durable rows (WAIT for one replica), so that the direct rows' INCRs are
+    # not replicated on the same two cores
+    redis_port = start_redis(work, "redis")
+    durable_port = start_redis(work, "durable-master")
+    replica_port = start_redis(work, "durable-replica", ["--replicaof", "127.0.0.1",
+                                                         str(durable_port)])
     for _ in range(100):
         if "master_link_status:up" in redis_cli(replica_port, "INFO", "replication"):
             break
@@ -246,17 +261,16 @@ http {{
     start([nginx, "-c", nginx_conf, "-p", work], stderr=subprocess.DEVNULL)
     wait_port(nginx_port, "nginx")
 
-    # (label, process, port, endpoints)
+    # (label, process, port, endpoints, the port of its Redis)
     apps = []
     variants = parse_variants(args.variant) or [("redisapp", BINARY, [])]
+    if not args.variant and not args.no_durable:
+        variants.append(("redisapp --min-replicas-ack 1", BINARY, ["--min-replicas-ack", "1"]))
     for label, binary, extra in variants:
         port = free_port()
-        apps.append((label, start_app(binary, port, redis_port, extra), port, endpoints))
-    if not args.variant and not args.no_durable:
-        port = free_port()
-        apps.append(("redisapp --min-replicas-ack 1",
-                     start_app(BINARY, port, redis_port, ["--min-replicas-ack", "1"]), port,
-                     ["/"]))
+        redis = durable_port if is_durable(extra) else redis_port
+        paths = ["/"] if is_durable(extra) and not args.variant else endpoints
+        apps.append((label, start_app(binary, port, redis, extra), port, paths, redis))
 
     samples = {}  # (label, c) -> list of results
     problems = []
@@ -270,12 +284,12 @@ http {{
             record("nginx return 200", run_wrk(f"http://127.0.0.1:{nginx_port}/", c,
                                                args.duration))
             record("redis-benchmark INCR", run_redis_benchmark(redis_port, c, args.duration))
-            for label, _, port, paths in apps:
+            for label, _, port, paths, redis in apps:
                 for path in paths:
-                    before = int(redis_cli(redis_port, "GET", "count") or 0)
+                    before = int(redis_cli(redis, "GET", "count") or 0)
                     result = run_wrk(f"http://127.0.0.1:{port}{path}", c, args.duration)
                     time.sleep(0.2)  # let answers to requests wrk dropped at its end arrive
-                    after = int(redis_cli(redis_port, "GET", "count") or 0)
+                    after = int(redis_cli(redis, "GET", "count") or 0)
                     ok = result["total"] - result["non2xx"]
                     name = f"{label} GET {path}"
                     if path == "/":
@@ -303,7 +317,7 @@ http {{
             ratio = statistics.median(r["rps"] / n["rps"] for r, n in zip(results, nginx))
             rows.append((c, label, rps, p99, ratio))
     rss = ", ".join(f"{label} {peak_rss_kib(proc.pid) / 1024:.1f} MiB"
-                    for label, proc, _, _ in apps)
+                    for label, proc, *_ in apps)
     rows.append(("peak RSS", rss, problems))
     return rows
 
