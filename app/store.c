@@ -5,9 +5,9 @@
  * The counter: with min-replicas-ack N > 0, INCRs go on a master connection of their own and
  * are confirmed in batches: one WAIT N in flight at a time covers every INCR sent before it, and
  * none of their values is shown before WAIT confirms N replicas (one WAIT per batch, not per
- * request). A value at or below what this process had already shown when the
- * INCR was sent means Redis lost writes: it is never shown, and the key is repaired forward.
- * Runs on its worker's thread only; the shown-value floor is one process-wide atomic. */
+ * request). A value at or below what this process had already shown when the INCR was sent
+ * means Redis lost writes: it is never shown, and the key is repaired forward. Runs on its
+ * worker's thread only; the shown-value floor is one process-wide atomic. */
 #include "store.h"
 
 #include <stdatomic.h>
@@ -189,9 +189,9 @@ static void counter_reply(void *arg, struct redisReply *reply)
 /* The reply to a batch's WAIT (NULL: no reply will come): shows or refuses its INCRs. */
 static void wait_reply(void *arg, struct redisReply *reply)
 {
-    struct durable_counter *lane = arg;
-    struct store *store = lane->store;
-    struct wait_batch *batch = &lane->waiting;
+    struct durable_counter *counter = arg;
+    struct store *store = counter->store;
+    struct wait_batch *batch = &counter->waiting;
     long long acked = reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
     bool confirmed = acked >= store->min_replicas_ack;
     struct store_call *call = batch->first;
@@ -204,7 +204,7 @@ static void wait_reply(void *arg, struct redisReply *reply)
                  "(--min-replicas-ack / MIN_REPLICAS_ACK)",
                  acked < 0 ? 0 : acked, store->min_replicas_ack, store->wait_timeout_ms);
         log_dedupe_report(&durability_log, LOG_WARN, message);
-        redis_pipe_report_problem(lane->pipe); /* an isolated old master looks like this */
+        redis_pipe_report_problem(counter->pipe); /* an isolated old master looks like this */
     } else if (confirmed) {
         char ended[200];
 
@@ -225,16 +225,16 @@ static void wait_reply(void *arg, struct redisReply *reply)
  * nothing else of a connection while its WAIT blocks, so INCRs sent meanwhile would each wait
  * for a replica round trip of their own; instead they gather in the open batch, reach Redis
  * behind the WAIT in flight, and are confirmed together by the next one. */
-static void close_batch(struct durable_counter *lane)
+static void close_batch(struct durable_counter *counter)
 {
-    struct store *store = lane->store;
+    struct store *store = counter->store;
 
-    if (lane->open.first == NULL || lane->waiting.first != NULL) return;
-    lane->waiting = lane->open;
-    lane->open.first = lane->open.last = NULL;
-    if (redis_pipe_send(lane->pipe, store->wait_command, store->wait_command_len, wait_reply,
-                        lane) != 0)
-        wait_reply(lane, NULL); /* the pipe went down during this pass: answer 503 now */
+    if (counter->open.first == NULL || counter->waiting.first != NULL) return;
+    counter->waiting = counter->open;
+    counter->open.first = counter->open.last = NULL;
+    if (redis_pipe_send(counter->pipe, store->wait_command, store->wait_command_len, wait_reply,
+                        counter) != 0)
+        wait_reply(counter, NULL); /* the pipe went down during this pass: answer 503 now */
 }
 
 void store_flush(struct store *store)
@@ -247,28 +247,39 @@ void store_flush(struct store *store)
     if (store->replica_pipe != NULL) redis_pipe_flush(store->replica_pipe);
 }
 
+/* The store's connections: the master's, then those in use of the read replica and the durable
+ * counter. Returns how many. */
+static size_t store_pipes(const struct store *store, struct redis_pipe *pipes[STORE_PIPES_MAX])
+{
+    size_t n = 0;
+
+    pipes[n++] = store->pipe;
+    if (store->replica_pipe != NULL) pipes[n++] = store->replica_pipe;
+    if (store->counter.pipe != NULL) pipes[n++] = store->counter.pipe;
+    return n;
+}
+
 int64_t store_next_deadline_ms(const struct store *store)
 {
-    int64_t deadline = redis_pipe_next_deadline_ms(store->pipe);
+    struct redis_pipe *pipes[STORE_PIPES_MAX];
+    size_t n = store_pipes(store, pipes);
+    int64_t deadline = INT64_MAX;
 
-    if (store->replica_pipe != NULL) {
-        int64_t replica = redis_pipe_next_deadline_ms(store->replica_pipe);
+    for (size_t i = 0; i < n; i++) {
+        int64_t next = redis_pipe_next_deadline_ms(pipes[i]);
 
-        if (replica < deadline) deadline = replica;
-    }
-    if (store->counter.pipe != NULL) {
-        int64_t counter = redis_pipe_next_deadline_ms(store->counter.pipe);
-
-        if (counter < deadline) deadline = counter;
+        if (next < deadline) deadline = next;
     }
     return deadline;
 }
 
 void store_check_timers(struct store *store, int64_t now_ms)
 {
-    redis_pipe_check_timers(store->pipe, now_ms);
-    if (store->replica_pipe != NULL) redis_pipe_check_timers(store->replica_pipe, now_ms);
-    if (store->counter.pipe != NULL) redis_pipe_check_timers(store->counter.pipe, now_ms);
+    struct redis_pipe *pipes[STORE_PIPES_MAX];
+    size_t n = store_pipes(store, pipes);
+
+    for (size_t i = 0; i < n; i++)
+        redis_pipe_check_timers(pipes[i], now_ms);
 }
 
 unsigned long long store_reply_errors_total(void)
@@ -289,10 +300,11 @@ void store_abort(struct store *store)
 
 size_t store_pending(const struct store *store)
 {
-    size_t pending = redis_pipe_pending(store->pipe) +
-                     (store->replica_pipe != NULL ? redis_pipe_pending(store->replica_pipe) : 0);
+    struct redis_pipe *pipes[STORE_PIPES_MAX];
+    size_t n = store_pipes(store, pipes), pending = 0;
 
-    if (store->counter.pipe != NULL) pending += redis_pipe_pending(store->counter.pipe);
+    for (size_t i = 0; i < n; i++)
+        pending += redis_pipe_pending(pipes[i]);
     return pending;
 }
 

@@ -25,6 +25,8 @@ struct durable_counter {
     struct wait_batch waiting; /* INCRs whose WAIT is in flight (at most one WAIT is) */
 };
 
+#define STORE_PIPES_MAX 3 /* the master, a replica for reads, the durable counter */
+
 struct store {
     struct redis_pipe *pipe;
     struct redis_pipe *replica_pipe; /* NULL unless --read-from-replicas */
