@@ -322,6 +322,20 @@ http {{
     return rows
 
 
+NOTES_MARKER = "<!-- written by hand below this line; make bench keeps it -->"
+
+
+def kept_notes(path):
+    """The hand-written part of an existing results file (profiles, what was tried), or ""."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    at = text.find(NOTES_MARKER)
+    return "\n" + text[at:] if at >= 0 else ""
+
+
 def report(rows, args, connections):
     *table, (_, rss, problems) = rows
     header = "| connections | server | req/s | p99 ms | vs nginx |\n|---|---|---|---|---|\n"
@@ -336,6 +350,7 @@ def report(rows, args, connections):
     print(text)
     if args.results:
         info = machine_description()
+        notes = kept_notes(args.results)
         with open(args.results, "w") as f:
             f.write(f"# Benchmark results\n\nWritten by `make bench` ({args.rounds} interleaved "
                     f"rounds of {args.duration} s per run, medians; wrk -t2 --latency; 'vs "
@@ -343,7 +358,7 @@ def report(rows, args, connections):
                     f"\n\n"
                     f"- Date: {info['date']}\n- Machine: {info['machine']}\n"
                     f"- {info['redisapp']}\n- nginx {info['nginx']}, Redis {info['redis']}, "
-                    f"wrk {info['wrk']}\n\n" + text)
+                    f"wrk {info['wrk']}\n\n" + text + notes)
         print(f"bench: wrote {args.results}")
     if problems:
         sys.exit(1)
