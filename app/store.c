@@ -237,16 +237,6 @@ static void close_batch(struct durable_counter *counter)
         wait_reply(counter, NULL); /* the pipe went down during this pass: answer 503 now */
 }
 
-void store_flush(struct store *store)
-{
-    if (store->counter.pipe != NULL) {
-        close_batch(&store->counter);
-        redis_pipe_flush(store->counter.pipe);
-    }
-    redis_pipe_flush(store->pipe);
-    if (store->replica_pipe != NULL) redis_pipe_flush(store->replica_pipe);
-}
-
 /* The store's connections: the master's, then those in use of the read replica and the durable
  * counter. Returns how many. */
 static size_t store_pipes(const struct store *store, struct redis_pipe *pipes[STORE_PIPES_MAX])
@@ -257,6 +247,16 @@ static size_t store_pipes(const struct store *store, struct redis_pipe *pipes[ST
     if (store->replica_pipe != NULL) pipes[n++] = store->replica_pipe;
     if (store->counter.pipe != NULL) pipes[n++] = store->counter.pipe;
     return n;
+}
+
+void store_flush(struct store *store)
+{
+    struct redis_pipe *pipes[STORE_PIPES_MAX];
+    size_t n = store_pipes(store, pipes);
+
+    if (store->counter.pipe != NULL) close_batch(&store->counter);
+    for (size_t i = 0; i < n; i++)
+        redis_pipe_flush(pipes[i]);
 }
 
 int64_t store_next_deadline_ms(const struct store *store)
@@ -289,13 +289,13 @@ unsigned long long store_reply_errors_total(void)
 
 void store_abort(struct store *store)
 {
-    redis_pipe_abort(store->pipe);
-    if (store->replica_pipe != NULL) redis_pipe_abort(store->replica_pipe);
-    if (store->counter.pipe != NULL) {
-        /* the WAIT in flight fails first, so the open batch can close and fail after it */
-        redis_pipe_abort(store->counter.pipe);
-        close_batch(&store->counter);
-    }
+    struct redis_pipe *pipes[STORE_PIPES_MAX];
+    size_t n = store_pipes(store, pipes);
+
+    for (size_t i = 0; i < n; i++)
+        redis_pipe_abort(pipes[i]);
+    /* the WAIT in flight failed above, so the open batch can close and fail after it */
+    if (store->counter.pipe != NULL) close_batch(&store->counter);
 }
 
 size_t store_pending(const struct store *store)
