@@ -15,7 +15,8 @@ started: the dockerd, when docker/engine.sh started one for it.
 
 Run: `make test-compose` (or /usr/bin/python3 tests/compose/test_compose.py) as root.
 Environment: COMPOSE (the compose command, e.g. "docker compose"; default docker-compose when
-installed), COMPOSE_TEST_CLIENTS (steady clients, default 4).
+installed), COMPOSE_TEST_CLIENTS (steady clients, default 4), REDISAPP_TAG (the images' tag,
+default latest).
 """
 import base64
 import http.client
@@ -35,7 +36,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
-IMAGES = ["redisapp/app:latest", "redisapp/redis:latest", "redisapp/haproxy:latest"]
+# REDISAPP_TAG: the images' tag (compose.yaml), so checkouts tested side by side on one engine
+# never run each other's images
+TAG = os.environ.get("REDISAPP_TAG", "latest")
+IMAGES = [f"redisapp/{name}:{TAG}" for name in ("app", "redis", "haproxy")]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "debian:bookworm-slim")
 MASTER_NAME = "mymaster"
 CLIENTS = int(os.environ.get("COMPOSE_TEST_CLIENTS", "4"))
