@@ -12,5 +12,4 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends docker.io iptables iproute2 procps \
     && rm -rf /var/lib/apt/lists/*
 COPY docker/swarm/node-engine /usr/local/bin/node-engine
-VOLUME /var/lib/docker
 ENTRYPOINT ["/usr/local/bin/node-engine"]
