@@ -41,7 +41,8 @@ Q := @
 endif
 
 .PHONY: all deps test unit integration check asan-check fuzz bench run format format-check \
-        install clean help up down test-compose test-browser
+        install clean help up down test-compose test-browser swarm-up swarm-down test-swarm \
+        stack-check
 
 all: build/redisapp
 
@@ -81,7 +82,11 @@ integration: $(BINARY)
 	$(Q)REDISAPP_BIN=$(CURDIR)/$(BINARY) $(PYTHON) -m unittest discover -s tests/integration \
 	    -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
 
-check: unit integration
+check: unit integration stack-check
+
+# compose.yaml and the Swarm stack derived from it stay in step (no engine needed)
+stack-check:
+	$(Q)$(PYTHON) -m unittest discover -s tests/swarm -p 'test_stack.py'
 
 asan-check:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined check
@@ -107,13 +112,19 @@ fuzz:
 
 # The README's test command: installs what is missing, then runs every test: unit and
 # integration tests optimised and under AddressSanitizer + UndefinedBehaviorSanitizer, the page
-# in headless chromium, and the Docker stack in a real engine.
+# in headless chromium, the Docker stack in a real engine, and on a three-node Swarm (skipped
+# with FRESH_CONTAINER=1: inside a container its nodes would be engines nested two deep).
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check
 	$(Q)$(MAKE) --no-print-directory asan-check
 	$(Q)$(MAKE) --no-print-directory test-browser
 	$(Q)$(MAKE) --no-print-directory test-compose
+	$(Q)if [ "$(FRESH_CONTAINER)" = 1 ]; then \
+	    echo "  SKIP  test-swarm: FRESH_CONTAINER=1 (Swarm nodes would be engines nested two deep)"; \
+	else \
+	    $(MAKE) --no-print-directory test-swarm; \
+	fi
 	@echo "  all tests passed"
 
 # --- running and measuring ----------------------------------------------------------------
@@ -141,7 +152,8 @@ clean:
 help:
 	@echo "make            build build/redisapp"
 	@echo "make deps       install missing build and test packages (Debian)"
-	@echo "make test       deps, then every test: check, asan-check, test-browser, test-compose"
+	@echo "make test       deps, then every test: check, asan-check, test-browser, test-compose,"
+	@echo "                test-swarm (not with FRESH_CONTAINER=1)"
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
@@ -154,6 +166,9 @@ help:
 	@echo "make down       remove the Docker stack and its volumes; stop the dockerd make up started"
 	@echo "make test-compose  the Docker stack tested in a real engine (tests/compose/)"
 	@echo "make test-browser  the page (static/) in headless chromium (tests/browser/)"
+	@echo "make swarm-up   the stack on a local three-node Docker Swarm (URLs: build/swarm/url)"
+	@echo "make swarm-down remove the Swarm nodes, their network and folders"
+	@echo "make test-swarm the stack on the three-node Swarm, losing a node twice (tests/swarm/)"
 
 # --- the Docker stack (compose.yaml) -------------------------------------------------------
 # docker/engine.sh readies the engine exactly as the compose test does: Debian's docker.io,
@@ -184,6 +199,19 @@ down:
 
 test-compose:
 	$(Q)$(PYTHON) tests/compose/test_compose.py
+
+# --- the stack on a three-node Docker Swarm (docker/swarm/) ----------------------------------
+# Three node containers, each its own dockerd, all managers, on their own network; the images
+# loaded into every node; the stack derived from compose.yaml by docker/swarm/stack.py.
+# SWARM_NAME [redisapp-swarm] names the nodes and their network, SWARM_SUBNET [10.231.0.0/24].
+swarm-up:
+	$(Q)$(PYTHON) docker/swarm/swarm.py up
+
+swarm-down:
+	$(Q)$(PYTHON) docker/swarm/swarm.py down
+
+test-swarm: stack-check
+	$(Q)$(PYTHON) tests/swarm/test_swarm.py
 
 # --- the page's browser test (tests/browser/) ----------------------------------------------
 # Debian's chromium driven by playwright-core from npm (run.sh runs npm ci when node_modules is

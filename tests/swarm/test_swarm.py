@@ -1,0 +1,523 @@
+#!/usr/bin/python3
+"""The stack on a three-node Docker Swarm (docker/swarm/swarm.py), surviving the loss of a node.
+
+`swarm up` with random passwords, then, through the nodes' URLs: what was deployed is what
+compose.yaml says (environment, images, commands, healthchecks of every service); the layout
+(Redis master, replicas and Sentinels one per node, HAProxy on every node, the app spread);
+the counter; /query/ answers from instances on at least two nodes; `docker service scale` of
+the app to 6 puts every new task in rotation. Then, twice, with clients recording every answer
+(tests/compose/test_compose.py's recorder and checker) through a node that stays up:
+`docker kill` of a node; its app tasks run elsewhere; only 200s and prompt 503s, values
+strictly increasing per client, none shown twice; `docker start` of the node: it rejoins and
+its Redis comes back as a replica. First a node that holds only a replica and a Sentinel (no
+failover), then the node that holds the Redis master: the Sentinels on the other nodes fail
+over and the app follows. (In this order both nodes hold app tasks when killed: Swarm does not
+move tasks back to a node that rejoined.) Prints the timings. `swarm down` at the end and on
+every exit path (SIGINT, SIGTERM too), then checks the host engine holds nothing of the test.
+
+The swarm is started on the third node, so the leader never holds the first Redis master and is
+never killed: a leader's loss costs about 40 s of raft election before Swarm notices the node
+is down, which tests Swarm, not this stack. A follower's loss is noticed in about 12 s;
+Sentinel does not wait for Swarm at all.
+
+Run: `make test-swarm` (or /usr/bin/python3 tests/swarm/test_swarm.py) as root. Environment:
+SWARM_NAME, SWARM_SUBNET, REDISAPP_TAG as for docker/swarm/swarm.py; SWARM_TEST_CLIENTS
+(steady clients, default 4). On failure the nodes' and containers' logs and the clients'
+records are kept in tests/artifacts/swarm/.
+"""
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "docker", "swarm"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "compose"))
+import stack as stackfile  # noqa: E402
+import swarm  # noqa: E402
+from test_compose import Client, SteadyClients, TestFailure, check, summary  # noqa: E402
+
+MASTER_NAME = "mymaster"
+CLIENTS = int(os.environ.get("SWARM_TEST_CLIENTS", "4"))
+APP_SCALE = 6
+ARTIFACTS = os.path.join(ROOT, "tests", "artifacts", "swarm")
+T0 = time.monotonic()
+
+
+def haproxy_setting(pattern):
+    """The groups of the first line of docker/haproxy/haproxy.cfg that matches."""
+    import re
+    with open(os.path.join(ROOT, "docker", "haproxy", "haproxy.cfg")) as f:
+        match = re.search(pattern, f.read(), re.MULTILINE)
+    if not match:
+        raise TestFailure(f"docker/haproxy/haproxy.cfg has no {pattern!r}")
+    return match.groups()
+
+
+def prompt_bound():
+    """How long a 503 may take while a node is lost. The node's addresses black-hole
+    connections (no refusal, as on one machine): HAProxy may give up on `retries` attempts
+    into the dead node, each after `timeout connect`, before its last attempt fails too or
+    reaches a live app that answers within its Redis deadline (1 s, the app's default);
+    plus 1 s for a busy machine, as the compose test's 3 s does."""
+    value, unit = haproxy_setting(r"^\s*timeout connect (\d+)(ms|s)\b")
+    connect = int(value) / (1000 if unit == "ms" else 1)
+    retries = int(haproxy_setting(r"^\s*retries (\d+)")[0])
+    return retries * connect + max(connect, 1.0) + 1.0
+
+
+def say(message):
+    print(f"[{time.monotonic() - T0:6.1f}s] {message}", flush=True)
+
+
+def wait_until(predicate, timeout, what, interval=0.2):
+    """Polls predicate() until it returns a true value, which is returned. A node that is
+    down or a container not there yet is a reason to wait, not to fail."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (OSError, subprocess.SubprocessError, ValueError, KeyError, swarm.SwarmError,
+                TestFailure) as err:
+            last_error = err
+        if time.monotonic() > deadline:
+            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what}"
+                              + (f" (last error: {last_error})" if last_error else ""))
+        time.sleep(interval)
+
+
+class Stack:
+    """The deployed stack, seen through the nodes' engines and the URLs."""
+
+    def __init__(self, cluster, env):
+        self.cluster = cluster
+        self.env = env
+        self.redis_password = env["REDIS_PASSWORD"]
+        self.sentinel_password = env["SENTINEL_PASSWORD"]
+        self.placement = {}
+
+    def node_of(self, service):
+        return self.cluster.nodes[self.placement[service] - 1]
+
+    def alive(self):
+        return [n for n in self.cluster.nodes if self.cluster.running(n)]
+
+    def redis_cli(self, service, *args, sentinel=False, timeout=10):
+        node = self.node_of(service)
+        cid = self.cluster.container(node, service)
+        password = self.sentinel_password if sentinel else self.redis_password
+        return self.cluster.on(node, "exec", "-e", f"REDISCLI_AUTH={password}", cid,
+                               "redis-cli", "-p", "26379" if sentinel else "6379", *args,
+                               timeout=timeout).strip()
+
+    def info(self, service):
+        out = self.redis_cli(service, "INFO", "replication")
+        return dict(line.split(":", 1) for line in out.replace("\r", "").splitlines()
+                    if ":" in line)
+
+    def sentinels(self):
+        return sorted(s for s in self.placement if s.startswith("sentinel-"))
+
+    def data_nodes(self):
+        return sorted(s for s in self.placement if s.startswith("redis-"))
+
+    def master(self, exclude_node=None):
+        """The master's name according to the first Sentinel that answers (on a live node
+        other than exclude_node)."""
+        for sentinel in self.sentinels():
+            node = self.node_of(sentinel)
+            if node == exclude_node or not self.cluster.running(node):
+                continue
+            try:
+                out = self.redis_cli(sentinel, "SENTINEL", "get-master-addr-by-name",
+                                     MASTER_NAME, sentinel=True, timeout=5).split()
+            except (swarm.SwarmError, subprocess.TimeoutExpired):
+                continue
+            if len(out) == 2:
+                return out[0]
+        raise TestFailure("no Sentinel knows the master")
+
+    def instance_nodes(self):
+        """App instance name (its container's hostname) -> node, for the running tasks."""
+        names = {}
+        for node in self.alive():
+            try:
+                for cid, _, _ in self.cluster.containers(node, "app"):
+                    names[cid[:12]] = node
+            except swarm.SwarmError:
+                continue
+        return names
+
+    def app_tasks(self):
+        return [t for t in self.cluster.tasks("app") if t["state"].startswith("Running")]
+
+
+def query_instances(url_host, port, tries):
+    names = set()
+    client = Client(port, host=url_host)
+    try:
+        for _ in range(tries):
+            status, body, _ = client.get("/query/")
+            if status == 200 and body.startswith("hello world from "):
+                names.add(body[len("hello world from "):].split(",")[0])
+    finally:
+        client.close()
+    return names
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+def step_deployed_as_composed(stack, deployed):
+    """What runs is what compose.yaml says: the deployed services' environment, image,
+    command and healthcheck, read back from Swarm, against compose's own reading of
+    compose.yaml (docker-compose config) with the same environment."""
+    compose = subprocess.run(["docker-compose", "-f", os.path.join(ROOT, "compose.yaml"),
+                              "config"], env=stack.env, capture_output=True, text=True,
+                             timeout=60, cwd=ROOT)
+    check(compose.returncode == 0, f"docker-compose config: {compose.stderr[-500:]}")
+    import yaml
+    composed = yaml.safe_load(compose.stdout)["services"]
+    names = list(deployed["services"])
+    specs = json.loads(stack.cluster.on(stack.cluster.manager(), "service", "inspect",
+                                        *[stack.cluster.service_name(n) for n in names]))
+    checked = 0
+    for name, inspected in zip(names, specs):
+        check(inspected["Spec"]["Name"] == stack.cluster.service_name(name),
+              f"inspected {inspected['Spec']['Name']} for {name}")
+        base = stackfile.origin(name, {"services": composed})
+        source = composed[base]
+        spec = inspected["Spec"]["TaskTemplate"]["ContainerSpec"]
+        env = dict(e.split("=", 1) for e in spec.get("Env", []))
+        want = {k: str(v) for k, v in (source.get("environment") or {}).items()}
+        want.update(stackfile.SWARM_ENVIRONMENT.get(base, {}))
+        check(env == want, f"{name}: environment {env} != compose's {want}")
+        check(spec["Image"].split("@")[0] == source["image"],
+              f"{name}: image {spec['Image']} != {source['image']}")
+        check((spec.get("Args") or None) == (source.get("command") or None),
+              f"{name}: command {spec.get('Args')} != {source.get('command')}")
+        want_test = stackfile.SWARM_HEALTHCHECK.get(tuple(source["healthcheck"]["test"]),
+                                                    source["healthcheck"]["test"])
+        check(spec["Healthcheck"]["Test"] == want_test,
+              f"{name}: healthcheck {spec['Healthcheck']['Test']} != {want_test}")
+        checked += 1
+    say(f"deployed as composed: environment, image, command and healthcheck of all {checked} "
+        "services match `docker-compose config` (but APP_HOST=tasks.app for HAProxy, and "
+        "liveness healthchecks)")
+
+
+def step_layout(stack):
+    cluster = stack.cluster
+    tasks = cluster.tasks()
+    for service, slot in stack.placement.items():
+        node = cluster.nodes[slot - 1]
+        where = [t["node"] for t in tasks if t["service"] == service]
+        check(where == [node], f"{service} runs on {where}, not {node}")
+    haproxy = sorted(t["node"] for t in tasks if t["service"] == "haproxy")
+    check(haproxy == cluster.nodes, f"HAProxy runs on {haproxy}")
+    app_nodes = [t["node"] for t in tasks if t["service"] == "app"]
+    check(len(set(app_nodes)) == len(app_nodes), f"app tasks share a node: {app_nodes}")
+    info = stack.info("redis-master")
+    check(info.get("role") == "master" and info.get("connected_slaves") == "2",
+          f"redis-master: {info}")
+    announced = {v.split("ip=")[1].split(",")[0] for k, v in info.items()
+                 if k.startswith("slave")}
+    check(announced == {"redis-replica-1", "redis-replica-2"},
+          f"the replicas announce {announced}")
+    for sentinel in stack.sentinels():
+        fields = stack.redis_cli(sentinel, "SENTINEL", "master", MASTER_NAME,
+                                 sentinel=True).split()
+        state = dict(zip(fields[::2], fields[1::2]))
+        check(state.get("num-other-sentinels") == "2", f"{sentinel}: {state}")
+    check(stack.master() == "redis-master", "Sentinel does not name redis-master")
+    leader = cluster.leader()
+    check(leader != stack.node_of("redis-master"), "the leader holds the Redis master")
+    say("layout: " + ", ".join(f"{s} on {stack.node_of(s)}" for s in stack.placement)
+        + f"; HAProxy on every node; app on {sorted(app_nodes)}; swarm leader {leader}; "
+          "the replicas announce their service names, each Sentinel sees 2 others")
+
+
+def step_counter(stack):
+    values = []
+    for node in stack.cluster.nodes:
+        client = Client(stack.cluster.http_port, host=stack.cluster.address(node))
+        for _ in range(2):
+            status, body, _ = client.get("/")
+            check(status == 200, f"GET / through {node} answered {status}: {body!r}")
+            values.append(int(body))
+        client.close()
+    check(all(b == a + 1 for a, b in zip(values, values[1:])), f"counter went {values}")
+    say(f"counter through the 3 nodes' URLs: {values}")
+
+
+def step_instances(stack):
+    port = stack.cluster.http_port
+    host = stack.cluster.address(stack.cluster.nodes[0])
+    names = query_instances(host, port, 8)
+    where = stack.instance_nodes()
+    check(names <= set(where), f"/query/ names {names}, app containers {where}")
+    nodes = {where[n] for n in names}
+    check(len(nodes) >= 2, f"/query/ answers came from {nodes} only")
+    say(f"/query/ answers from {sorted(names)} on {sorted(nodes)}")
+
+
+def step_scale(stack, timings):
+    cluster = stack.cluster
+    start = time.monotonic()
+    cluster.on(cluster.manager(), "service", "scale", "--detach",
+               f"{cluster.service_name('app')}={APP_SCALE}")
+    wait_until(lambda: len(stack.app_tasks()) == APP_SCALE and
+               len(stack.instance_nodes()) == APP_SCALE, 120, f"{APP_SCALE} app tasks running")
+    running = time.monotonic()
+    names = set(stack.instance_nodes())
+    host = cluster.address(cluster.nodes[0])
+    seen = set()
+
+    def all_in_rotation():
+        seen.update(query_instances(host, cluster.http_port, APP_SCALE))
+        return seen >= names
+    wait_until(all_in_rotation, 60, f"all {APP_SCALE} instances answering", interval=0.1)
+    timings[f"scale to {APP_SCALE}: tasks running"] = running - start
+    timings[f"scale to {APP_SCALE}: all in rotation"] = time.monotonic() - start
+    per_node = {}
+    for node in stack.instance_nodes().values():
+        per_node[node] = per_node.get(node, 0) + 1
+    check(len(per_node) == 3, f"the app tasks are on {per_node}")
+    say(f"scaled the app to {APP_SCALE}: tasks running after {running - start:.1f} s, all in "
+        f"HAProxy's rotation after {timings[f'scale to {APP_SCALE}: all in rotation']:.1f} s; "
+        f"per node {dict(sorted(per_node.items()))}")
+
+
+def replica_victim(stack, master):
+    """A node that holds a replica and a Sentinel (not the master) and is not the leader,
+    with app tasks: one that has some already, else one that gets some from a rebalance
+    (Swarm does not move tasks back to a node that rejoined; with the replica's node killed
+    first and the master's second, both have theirs and no rebalance is needed)."""
+    cluster = stack.cluster
+    leader = cluster.leader()
+    candidates = [n for n in cluster.nodes if n not in (stack.node_of(master), leader)]
+    check(candidates, f"every node holds the master ({master}) or leads the swarm ({leader})")
+    where = stack.instance_nodes().values()
+    with_apps = [n for n in candidates if n in where]
+    if with_apps:
+        return with_apps[0]
+    victim = candidates[0]
+    start = time.monotonic()
+    cluster.on(cluster.manager(), "service", "update", "--detach", "--force",
+               "--update-parallelism", "2", cluster.service_name("app"))
+    wait_until(lambda: len(stack.app_tasks()) == APP_SCALE and
+               victim in stack.instance_nodes().values() and
+               len(stack.instance_nodes()) == APP_SCALE, 180,
+               f"app tasks on {victim} after a rebalance", interval=0.5)
+    say(f"{victim} had no app task since it rejoined: `docker service update --force` spread "
+        f"them again in {time.monotonic() - start:.1f} s")
+    return victim
+
+
+def step_kill(stack, victim, timings, label):
+    """Kills node `victim` under steady clients, waits for the stack to heal, starts the node
+    again and waits for it to rejoin with its Redis as a replica. Returns the master."""
+    cluster = stack.cluster
+    leader = cluster.leader()
+    check(victim != leader, f"{victim} is the swarm leader")
+    survivor = leader  # never killed
+    old_master = stack.master()
+    victim_services = [s for s in stack.placement if stack.node_of(s) == victim]
+    victim_apps = [cid for cid, n in stack.instance_nodes().items() if n == victim]
+    check(victim_apps, f"no app task on {victim}")
+    host = cluster.address(survivor)
+    say(f"{label}: killing {victim} ({', '.join(victim_services)}, {len(victim_apps)} app "
+        f"tasks, HAProxy; master {old_master}, leader {leader}); clients through {host}")
+    with SteadyClients(cluster.http_port, CLIENTS, host=host, retry_closed=True) as clients:
+        wait_until(lambda: clients.first_200_after(0), 10,
+                   "the clients' first 200")
+        time.sleep(1)
+        killed_at = time.monotonic()
+        swarm.run([swarm.DOCKER, "kill", victim])
+        master_node = stack.node_of(old_master)
+        if master_node == victim:
+            new_master = wait_until(lambda: (lambda m: m if m != old_master else None)(
+                stack.master(exclude_node=victim)), 120, "Sentinel to name a new master",
+                interval=0.2)
+            timings[f"{label}: Sentinel names a new master"] = time.monotonic() - killed_at
+        else:
+            new_master = old_master
+        outage, first = wait_until(lambda: clients.recovery(killed_at), 150,
+                                   "200s again after the kill", interval=0.05)
+        timings[f"{label}: kill -> 200s again"] = first[2] - killed_at
+
+        def moved():
+            tasks = stack.app_tasks()
+            return len(tasks) == APP_SCALE and all(t["node"] != victim for t in tasks)
+        wait_until(moved, 120, f"the app tasks of {victim} running elsewhere", interval=0.5)
+        timings[f"{label}: kill -> dead node's app tasks run elsewhere"] = \
+            time.monotonic() - killed_at
+        states = cluster.node_states()
+        check(states[victim][0] == "Down", f"{victim} is {states[victim]}")
+        time.sleep(1)
+        clients.stop()
+    try:
+        records, values = clients.check({200, 503}, label, prompt_s=prompt_bound())
+    except TestFailure:
+        dump_records(clients, label, killed_at)
+        raise
+    worst_503 = max((r[2] - r[1] for r in records if r[3] == 503), default=None)
+    moved_after = timings[f"{label}: kill -> dead node's app tasks run elsewhere"]
+    say(f"{label}: {summary(records)}; "
+        + (f"slowest 503 {worst_503:.2f} s (bound {prompt_bound():.1f} s); " if worst_503
+           else "")
+        + f"{clients.retried} requests retried after a closed keep-alive connection; "
+        f"values strictly increasing per client, none shown twice; "
+        + (f"first failed answer after {outage[2] - killed_at:.2f} s, " if outage else
+           "no request failed, ")
+        + f"200s again after {first[2] - killed_at:.2f} s; master {new_master}; the app tasks "
+          f"of {victim} run elsewhere after {moved_after:.1f} s")
+    count = int(stack.redis_cli(new_master, "GET", "count"))
+    check(count >= max(values), f"count {count} on {new_master}, {max(values)} was shown")
+
+    started = time.monotonic()
+    swarm.run([swarm.DOCKER, "start", victim])
+    wait_until(lambda: cluster.node_states().get(victim, ("",))[0] == "Ready" and
+               cluster.node_states()[victim][2] == "Reachable", 180,
+               f"{victim} to rejoin the swarm", interval=0.5)
+    timings[f"{label}: start -> node rejoined (Ready, Reachable)"] = time.monotonic() - started
+    data_node = next(s for s in victim_services if s.startswith("redis-"))
+
+    def replica_again():
+        info = stack.info(data_node)
+        return info.get("role") == "slave" and info.get("master_link_status") == "up" \
+            and info.get("master_host") == new_master
+    wait_until(replica_again, 180, f"{data_node} a replica of {new_master} again", interval=0.5)
+    timings[f"{label}: start -> its Redis a replica again"] = time.monotonic() - started
+    check(stack.master() == new_master, "the master changed after the rejoin")
+    rejoined = timings[f"{label}: start -> node rejoined (Ready, Reachable)"]
+    replica = timings[f"{label}: start -> its Redis a replica again"]
+    say(f"{label}: {victim} rejoined after {rejoined:.1f} s, {data_node} a replica of "
+        f"{new_master} after {replica:.1f} s")
+    return new_master
+
+
+def dump_records(clients, label, fault_at):
+    """Every answer the clients recorded, for a failed check: tests/artifacts/swarm/."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, label.replace(" ", "-") + ".records")
+    with open(path, "w") as f:
+        f.write("client start_s duration_s status body (times from the fault)\n")
+        for r in clients.snapshot():
+            f.write(f"{r[0]} {r[1] - fault_at:.3f} {r[2] - r[1]:.3f} {r[3]} {r[4][:100]!r}\n")
+    say(f"the clients' records are in {path}")
+
+
+# --- main -----------------------------------------------------------------------------------
+
+def host_state(cluster):
+    """What the host engine holds of this test: containers and networks with its label."""
+    containers = swarm.run([swarm.DOCKER, "ps", "-aq", "--filter",
+                            f"label={cluster.label}"]).split()
+    networks = swarm.run([swarm.DOCKER, "network", "ls", "-q", "--filter",
+                          f"label={cluster.label}"]).split()
+    return containers, networks
+
+
+def main():
+    env = dict(os.environ, REDIS_PASSWORD="r-" + secrets.token_hex(8),
+               SENTINEL_PASSWORD="s-" + secrets.token_hex(8),
+               STATS_PASSWORD="h-" + secrets.token_hex(8))
+    cluster = swarm.Cluster(env)
+    stack = Stack(cluster, env)
+    timings = {}
+    failed = True
+    started_up = False
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    try:
+        started_up = True
+        start = time.monotonic()
+        deployed, stack.placement = cluster.up()
+        timings.update(cluster.timings)
+        timings["swarm up in all"] = time.monotonic() - start
+        step_deployed_as_composed(stack, deployed)
+        step_layout(stack)
+        step_counter(stack)
+        step_instances(stack)
+        step_scale(stack, timings)
+        step_kill(stack, replica_victim(stack, stack.master()), timings, "replica node")
+        step_kill(stack, stack.node_of(stack.master()), timings, "master node")
+        failed = False
+    except TestFailure as err:
+        say(f"FAIL: {err}")
+    except swarm.SwarmError as err:
+        say(f"FAIL: {err}")
+    except KeyboardInterrupt as err:
+        say(f"interrupted ({err or 'SIGINT'})")
+    except Exception:
+        import traceback
+        traceback.print_exc()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if started_up:
+            if failed:
+                diagnostics(cluster)
+            start = time.monotonic()
+            volumes = cluster.host_volumes()
+            problems = cluster.down()
+            timings["swarm down"] = time.monotonic() - start
+            containers, networks = host_state(cluster)
+            left = set(volumes) & set(swarm.run([swarm.DOCKER, "volume", "ls", "-q"]).split())
+            for problem in problems + ([f"containers {containers}"] if containers else []) + \
+                    ([f"networks {networks}"] if networks else []) + \
+                    ([f"volumes {sorted(left)}"] if left else []):
+                failed = True
+                say(f"FAIL: left on the host: {problem}")
+        print("\ntimings:", flush=True)
+        for name, seconds in timings.items():
+            print(f"  {name:<60} {seconds:7.2f} s")
+        print(f"  {'whole test':<60} {time.monotonic() - T0:7.2f} s")
+        print("swarm test " + ("FAILED" if failed else "passed"), flush=True)
+    return 1 if failed else 0
+
+
+def diagnostics(cluster):
+    """The swarm's view, and every node's engine log in tests/artifacts/swarm/."""
+    artifacts = ARTIFACTS
+    os.makedirs(artifacts, exist_ok=True)
+    for node in cluster.nodes:
+        result = subprocess.run([swarm.DOCKER, "logs", node], capture_output=True, text=True,
+                                timeout=60)
+        with open(os.path.join(artifacts, f"{node}.log"), "w") as f:
+            f.write(result.stdout + result.stderr)
+    for node in cluster.nodes:
+        if not cluster.running(node):
+            continue
+        try:
+            for cid, service, _ in cluster.containers(node):
+                out = subprocess.run([swarm.DOCKER, "-H", f"unix://{cluster.socket(node)}",
+                                      "logs", "--tail", "300", "-t", cid], capture_output=True,
+                                     text=True, timeout=60)
+                with open(os.path.join(artifacts, f"{node}-{service}-{cid}.log"), "w") as f:
+                    f.write(out.stdout + out.stderr)
+        except (swarm.SwarmError, subprocess.SubprocessError) as err:
+            say(f"(logs of {node}'s containers: {err})")
+    say(f"the nodes' engine logs and their containers' logs are in {artifacts}")
+    try:
+        node = cluster.manager()
+        print(cluster.on(node, "node", "ls", check=False), flush=True)
+        print(cluster.on(node, "service", "ps", "--no-trunc", "--format",
+                         "{{.Name}} {{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}",
+                         *cluster.on(node, "service", "ls", "-q").split(), check=False),
+              flush=True)
+    except Exception as err:  # diagnostics must never hide the real failure
+        print(f"(diagnostics failed: {err!r})", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
