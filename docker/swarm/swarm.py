@@ -435,8 +435,9 @@ class Cluster:
         say(f"down: nodes removed after {time.monotonic() - start:.1f} s")
         for node in self.nodes:
             remove_cgroups(node)
-        if run([DOCKER, "network", "ls", "-q", "--filter", f"label={self.label}"]).strip():
-            run([DOCKER, "network", "rm", self.network], check=False)
+        networks = run([DOCKER, "network", "ls", "-q", "--filter", f"label={self.label}"])
+        if networks.split():
+            run([DOCKER, "network", "rm", *networks.split()], check=False)
         if os.path.isdir(STATE):
             for node in self.nodes:
                 shutil.rmtree(self.node_dir(node), ignore_errors=True)
@@ -444,8 +445,10 @@ class Cluster:
         left = run([DOCKER, "ps", "-aq", "--filter", f"label={self.label}"]).split()
         if left:
             problems.append(f"containers left: {left}")
-        if run([DOCKER, "network", "ls", "-q", "--filter", f"label={self.label}"]).strip():
-            problems.append(f"network {self.network} left")
+        networks = run([DOCKER, "network", "ls", "--format", "{{.Name}}", "--filter",
+                        f"label={self.label}"]).split()
+        if networks:
+            problems.append(f"networks left: {networks}")
         for node in self.nodes:
             if os.path.exists(self.node_dir(node)):
                 problems.append(f"folder {self.node_dir(node)} left")

@@ -331,6 +331,11 @@ def step_kill(stack, victim, timings, label):
     victim_apps = [cid for cid, n in stack.instance_nodes().items() if n == victim]
     check(victim_apps, f"no app task on {victim}")
     host = cluster.address(survivor)
+    # what runs on the other nodes must go on running: Swarm restarts a task whose liveness
+    # check fails, and a check that fails for a replica whose master is gone kills the
+    # replicas a failover needs
+    survivors = {t["id"]: (t["service"], t["node"]) for t in cluster.tasks()
+                 if t["node"] != victim}
     say(f"{label}: killing {victim} ({', '.join(victim_services)}, {len(victim_apps)} app "
         f"tasks, HAProxy; master {old_master}, leader {leader}); clients through {host}")
     with SteadyClients(cluster.http_port, CLIENTS, host=host, retry_closed=True) as clients:
@@ -359,6 +364,10 @@ def step_kill(stack, victim, timings, label):
             time.monotonic() - killed_at
         states = cluster.node_states()
         check(states[victim][0] == "Down", f"{victim} is {states[victim]}")
+        running = {t["id"] for t in cluster.tasks()}
+        replaced = sorted(f"{svc} on {node}" for tid, (svc, node) in survivors.items()
+                          if tid not in running)
+        check(not replaced, f"{label}: Swarm replaced tasks on the other nodes: {replaced}")
         time.sleep(1)
         clients.stop()
     try:
@@ -413,6 +422,82 @@ def dump_records(clients, label, fault_at):
     say(f"the clients' records are in {path}")
 
 
+def step_liveness_check(cluster):
+    """The Redis image's liveness check (the one the stack runs on Swarm) passes for a replica
+    whose master is unreachable, where the compose (readiness) check fails: a container of the
+    image on the host engine, a replica of an address that answers nobody (TEST-NET-1)."""
+    name = f"{cluster.name}-liveness"
+    image = f"redisapp/redis:{cluster.tag}"
+    swarm.run([swarm.DOCKER, "run", "-d", "--name", name, "--label", cluster.label,
+               "-e", "REDIS_PASSWORD=p", "-e", "REDIS_MASTER_HOST=192.0.2.1", image, "replica"])
+    try:
+        def link_down():
+            out = swarm.run([swarm.DOCKER, "exec", "-e", "REDISCLI_AUTH=p", name, "redis-cli",
+                             "INFO", "replication"], check=False)
+            return "master_link_status:down" in out
+        wait_until(link_down, 30, "the replica to report its link down")
+
+        def rc(*argv):
+            return subprocess.run([swarm.DOCKER, "exec", name, *argv], capture_output=True,
+                                  timeout=30).returncode
+        ping = swarm.run([swarm.DOCKER, "exec", "-e", "REDISCLI_AUTH=p", name, "redis-cli",
+                          "PING"], check=False).strip()
+        check(rc("/usr/local/bin/redis-health", "alive") == 0,
+              f"redis-health alive fails for a replica whose master is away (PING: {ping})")
+        check(rc("/usr/local/bin/redis-health") != 0,
+              "redis-health (readiness) passes for a replica with no master")
+    finally:
+        swarm.run([swarm.DOCKER, "rm", "-f", "-v", name], check=False)
+    say(f"liveness check: a replica whose master is away answers PING with {ping.split()[0]}; "
+        "`redis-health alive` passes, the compose check fails")
+
+
+# an "app" that passes HAProxy's health check and drops every other request unanswered, as an
+# instance does when its node dies with the request in hand (perl-base is in the slim base)
+DROPPER = r"""
+use IO::Socket::INET;
+my $s = IO::Socket::INET->new(LocalPort => 8000, Listen => 64, ReuseAddr => 1) or die "$!";
+while (my $c = $s->accept) {
+    my $line = <$c> // "";
+    while (my $h = <$c>) { last if $h eq "\r\n"; }
+    print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+        if $line =~ m{^GET /readyz };
+    close $c;
+}
+"""
+
+
+def step_instance_dies_mid_request(cluster):
+    """The stack's HAProxy answers a request whose instance closed without answering with a
+    503 and Retry-After, as the app answers when Redis does not (not HAProxy's default 502):
+    its image and config on the host engine, in front of an instance that drops requests."""
+    network, app, proxy = (f"{cluster.name}-{n}" for n in ("dropnet", "dropper", "proxy"))
+    label = ["--label", cluster.label]
+    swarm.run([swarm.DOCKER, "network", "create", *label, network])
+    try:
+        swarm.run([swarm.DOCKER, "run", "-d", "--name", app, *label, "--network", network,
+                   "--network-alias", "app", "--init", "--entrypoint", "perl",
+                   f"redisapp/redis:{cluster.tag}", "-e", DROPPER])
+        swarm.run([swarm.DOCKER, "run", "-d", "--name", proxy, *label, "--network", network,
+                   "-e", "STATS_PASSWORD=s", f"redisapp/haproxy:{cluster.tag}"])
+        address = swarm.run([swarm.DOCKER, "inspect", "-f",
+                             "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                             proxy]).strip()
+        client = Client(8080, host=address)
+        wait_until(lambda: client.get("/readyz")[0] == 200, 30,
+                   "HAProxy to find the dropping instance")
+        client.close()
+        status, body, response = Client(8080, host=address).get("/")
+        check(status == 503 and response.getheader("Retry-After") == "1"
+              and "failed before answering" in body,
+              f"a dropped request: {status} {response.getheader('Retry-After')} {body!r}")
+    finally:
+        swarm.run([swarm.DOCKER, "rm", "-f", "-v", app, proxy], check=False)
+        swarm.run([swarm.DOCKER, "network", "rm", network], check=False)
+    say(f"an instance that drops a request: HAProxy answers {status}, Retry-After: 1, "
+        f"{body.strip()!r}")
+
+
 # --- main -----------------------------------------------------------------------------------
 
 def host_state(cluster):
@@ -444,6 +529,8 @@ def main():
         deployed, stack.placement = cluster.up()
         timings.update(cluster.timings)
         timings["swarm up in all"] = time.monotonic() - start
+        step_liveness_check(cluster)
+        step_instance_dies_mid_request(cluster)
         step_deployed_as_composed(stack, deployed)
         step_layout(stack)
         step_counter(stack)
