@@ -133,8 +133,7 @@ def interpolate(text, environ):
         if op == "-" and current is None:
             return default
         return current or ""
-    return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)",
-                  value, text)
+    return re.sub(r"\$\$|\$\{([A-Za-z_]\w*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_]\w*)", value, text)
 
 
 def is_loopback(address):

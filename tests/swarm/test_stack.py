@@ -205,7 +205,8 @@ class WhatComposeMayGrow(unittest.TestCase):
         self.assertEqual([placement[f"redis-replica-{i}"] for i in (1, 2, 3)], [2, 3, 1])
 
     def test_read_only_file_mount_becomes_a_config(self):
-        self.compose["services"]["app"]["volumes"] = ["./docker/redis/redis.conf:/etc/x.conf:ro"]
+        self.compose["services"]["app"]["volumes"] = [
+            "./docker/redis/redis.conf:/etc/x.conf:ro"]
         derived, _ = derive(self.compose)
         app = derived["services"]["app"]
         self.assertEqual(app["configs"], [{"source": "app-etc-x.conf", "target": "/etc/x.conf"}])
