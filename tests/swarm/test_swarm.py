@@ -124,9 +124,6 @@ class Stack:
     def sentinels(self):
         return sorted(s for s in self.placement if s.startswith("sentinel-"))
 
-    def data_nodes(self):
-        return sorted(s for s in self.placement if s.startswith("redis-"))
-
     def master(self, exclude_node=None):
         """The master's name according to the first Sentinel that answers (on a live node
         other than exclude_node)."""
@@ -376,10 +373,11 @@ def step_kill(stack, victim, timings, label):
         dump_records(clients, label, killed_at)
         raise
     worst_503 = max((r[2] - r[1] for r in records if r[3] == 503), default=None)
+    dropped = sum(1 for r in records if r[3] == 503 and "failed before answering" in r[4])
     moved_after = timings[f"{label}: kill -> dead node's app tasks run elsewhere"]
     say(f"{label}: {summary(records)}; "
-        + (f"slowest 503 {worst_503:.2f} s (bound {prompt_bound():.1f} s); " if worst_503
-           else "")
+        + (f"slowest 503 {worst_503:.2f} s (bound {prompt_bound():.1f} s), {dropped} of them "
+           "for a request an instance died holding; " if worst_503 else "")
         + f"{clients.retried} requests retried after a closed keep-alive connection; "
         f"values strictly increasing per client, none shown twice; "
         + (f"first failed answer after {outage[2] - killed_at:.2f} s, " if outage else
