@@ -82,7 +82,10 @@ def run(argv, timeout=120, check=True, env=None, stdin=None, log=None):
     return result.stdout
 
 
-def wait_until(predicate, timeout, what, interval=0.25):
+def wait_until(predicate, timeout, what, interval=0.25, tolerate=()):
+    """Polls predicate() until it returns a true value, which is returned. Errors of a node
+    that is down or of a container not there yet (and those in `tolerate`) are reasons to
+    wait, not to fail; SwarmError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -90,7 +93,8 @@ def wait_until(predicate, timeout, what, interval=0.25):
             value = predicate()
             if value:
                 return value
-        except (OSError, subprocess.SubprocessError, SwarmError, ValueError) as err:
+        except (OSError, subprocess.SubprocessError, SwarmError, ValueError, KeyError,
+                *tolerate) as err:
             last = err
         if time.monotonic() > deadline:
             raise SwarmError(f"timed out after {timeout:.0f} s waiting for {what}"

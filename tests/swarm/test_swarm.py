@@ -74,22 +74,8 @@ def say(message):
 
 
 def wait_until(predicate, timeout, what, interval=0.2):
-    """Polls predicate() until it returns a true value, which is returned. A node that is
-    down or a container not there yet is a reason to wait, not to fail."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (OSError, subprocess.SubprocessError, ValueError, KeyError, swarm.SwarmError,
-                TestFailure) as err:
-            last_error = err
-        if time.monotonic() > deadline:
-            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what}"
-                              + (f" (last error: {last_error})" if last_error else ""))
-        time.sleep(interval)
+    """swarm.wait_until, where a Sentinel that does not answer yet is a reason to wait too."""
+    return swarm.wait_until(predicate, timeout, what, interval, tolerate=(TestFailure,))
 
 
 class Stack:
@@ -537,9 +523,7 @@ def main():
         step_kill(stack, replica_victim(stack, stack.master()), timings, "replica node")
         step_kill(stack, stack.node_of(stack.master()), timings, "master node")
         failed = False
-    except TestFailure as err:
-        say(f"FAIL: {err}")
-    except swarm.SwarmError as err:
+    except (TestFailure, swarm.SwarmError) as err:
         say(f"FAIL: {err}")
     except KeyboardInterrupt as err:
         say(f"interrupted ({err or 'SIGINT'})")
