@@ -57,16 +57,21 @@ def haproxy_setting(pattern):
     return match.groups()
 
 
+def haproxy_timeout(name):
+    value, unit = haproxy_setting(rf"^\s*timeout {name} (\d+)(ms|s)\b")
+    return int(value) / (1000 if unit == "ms" else 1)
+
+
 def prompt_bound():
     """How long a 503 may take while a node is lost. The node's addresses black-hole
     connections (no refusal, as on one machine): HAProxy may give up on `retries` attempts
     into the dead node, each after `timeout connect`, before its last attempt fails too or
-    reaches a live app that answers within its Redis deadline (1 s, the app's default);
-    plus 1 s for a busy machine, as the compose test's 3 s does."""
-    value, unit = haproxy_setting(r"^\s*timeout connect (\d+)(ms|s)\b")
-    connect = int(value) / (1000 if unit == "ms" else 1)
+    reaches a live app that answers within its Redis deadline (1 s, the app's default); a
+    request already sent to an app on the node waits `timeout server`. Plus 1 s for a busy
+    machine, as the compose test's 3 s does."""
+    connect = haproxy_timeout("connect")
     retries = int(haproxy_setting(r"^\s*retries (\d+)")[0])
-    return retries * connect + max(connect, 1.0) + 1.0
+    return max(retries * connect + max(connect, 1.0), haproxy_timeout("server")) + 1.0
 
 
 def say(message):
@@ -359,7 +364,8 @@ def step_kill(stack, victim, timings, label):
         dump_records(clients, label, killed_at)
         raise
     worst_503 = max((r[2] - r[1] for r in records if r[3] == 503), default=None)
-    dropped = sum(1 for r in records if r[3] == 503 and "failed before answering" in r[4])
+    dropped = sum(1 for r in records if r[3] == 503 and "service unavailable: the instance"
+                  in r[4])
     moved_after = timings[f"{label}: kill -> dead node's app tasks run elsewhere"]
     say(f"{label}: {summary(records)}; "
         + (f"slowest 503 {worst_503:.2f} s (bound {prompt_bound():.1f} s), {dropped} of them "
@@ -446,15 +452,17 @@ while (my $c = $s->accept) {
     while (my $h = <$c>) { last if $h eq "\r\n"; }
     print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
         if $line =~ m{^GET /readyz };
+    sleep 60 if $line =~ m{^GET /hang };
     close $c;
 }
 """
 
 
 def step_instance_dies_mid_request(cluster):
-    """The stack's HAProxy answers a request whose instance closed without answering with a
-    503 and Retry-After, as the app answers when Redis does not (not HAProxy's default 502):
-    its image and config on the host engine, in front of an instance that drops requests."""
+    """The stack's HAProxy answers a request whose instance closed without answering, or did
+    not answer within `timeout server`, with a 503 and Retry-After, as the app answers when
+    Redis does not (not HAProxy's default 502 and 504): its image and config on the host
+    engine, in front of an instance that drops requests, or holds them unanswered."""
     network, app, proxy = (f"{cluster.name}-{n}" for n in ("dropnet", "dropper", "proxy"))
     label = ["--label", cluster.label]
     swarm.run([swarm.DOCKER, "network", "create", *label, network])
@@ -475,11 +483,19 @@ def step_instance_dies_mid_request(cluster):
         check(status == 503 and response.getheader("Retry-After") == "1"
               and "failed before answering" in body,
               f"a dropped request: {status} {response.getheader('Retry-After')} {body!r}")
+        start = time.monotonic()
+        hung = Client(8080, host=address).get("/hang")
+        waited = time.monotonic() - start
+        check(hung[0] == 503 and hung[2].getheader("Retry-After") == "1"
+              and "did not answer in time" in hung[1]
+              and waited < haproxy_timeout("server") + 1,
+              f"a request left unanswered: {hung[0]} after {waited:.1f} s, {hung[1]!r}")
     finally:
         swarm.run([swarm.DOCKER, "rm", "-f", "-v", app, proxy], check=False)
         swarm.run([swarm.DOCKER, "network", "rm", network], check=False)
     say(f"an instance that drops a request: HAProxy answers {status}, Retry-After: 1, "
-        f"{body.strip()!r}")
+        f"{body.strip()!r}; one that never answers: {hung[0]} after {waited:.1f} s, "
+        f"{hung[1].strip()!r}")
 
 
 # --- main -----------------------------------------------------------------------------------
