@@ -4,12 +4,15 @@
     docker/swarm/swarm.py up     readies the engine (docker/engine.sh, as `make up`), builds
                                  the images, starts three node containers (each its own
                                  dockerd) on a network of their own with fixed addresses,
-                                 makes all three managers, labels them, loads the images into
+                                 makes all three managers (no ingress network: the stack
+                                 publishes in host mode), labels them, loads the images into
                                  every node, deploys the stack derived from compose.yaml
-                                 (docker/swarm/stack.py) and waits until every task is healthy
-                                 and every node's HAProxy answers. Writes the URLs (one per
-                                 node) to build/swarm/url and the node containers' names to
-                                 build/swarm/nodes, and prints both.
+                                 (docker/swarm/stack.py) and waits until every task runs,
+                                 every container passes its compose healthcheck and every
+                                 node's HAProxy answers. Writes the URLs (one per node) to
+                                 build/swarm/url and the node containers' names to
+                                 build/swarm/nodes, and prints both. On failure or SIGINT it
+                                 removes what it started.
     docker/swarm/swarm.py down   removes the nodes (the stack, its volumes and the nodes'
                                  engines live inside them), their network, the cgroups their
                                  containers left, build/swarm, and the dockerd `up` started.
@@ -153,10 +156,10 @@ class Cluster:
         out = run([DOCKER, "inspect", "-f", "{{.State.Running}}", node], check=False)
         return out.strip() == "true"
 
-    def manager(self, exclude=()):
-        """A node whose engine answers and is a reachable manager (not one in `exclude`)."""
+    def manager(self):
+        """A node whose engine answers and is a reachable manager."""
         for node in self.nodes:
-            if node in exclude or not self.running(node):
+            if not self.running(node):
                 continue
             out = self.on(node, "info", "--format", "{{.Swarm.ControlAvailable}}", timeout=30,
                           check=False)
@@ -230,6 +233,9 @@ class Cluster:
         existing = run([DOCKER, "ps", "-aq", "--filter", f"label={self.label}"]).split()
         if existing:
             raise SwarmError(f"{self.name} has node containers already: make swarm-down first")
+        if len(self.socket(self.nodes[-1])) > 100:  # sun_path holds 108 bytes
+            raise SwarmError(f"{self.socket(self.nodes[-1])} is too long for a unix socket: "
+                             "use a checkout with a shorter path")
         self.log = open(os.path.join(STATE, "swarm.log"), "a")
         start = time.monotonic()
         run(["sh", ENGINE, "ensure", self.pidfile], timeout=900)
@@ -258,6 +264,7 @@ class Cluster:
             f.write("".join(self.url(n) + "\n" for n in self.nodes))
         with open(os.path.join(STATE, "nodes"), "w") as f:
             f.write("".join(n + "\n" for n in self.nodes))
+        self.log.close()
         return stack, placement
 
     def derive(self):
@@ -432,6 +439,8 @@ class Cluster:
         """Removes everything `up` made, also after a partial `up`; returns what could not be
         removed (empty when the host is as it was)."""
         problems = []
+        if self.log is not None and not self.log.closed:
+            self.log.close()
         start = time.monotonic()
         nodes = run([DOCKER, "ps", "-aq", "--filter", f"label={self.label}"]).split()
         if nodes:
