@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
-redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium"
+redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium
+python3-h11 clang libclang-rt-dev"
 
 missing=""
 for package in $PACKAGES; do
