@@ -4,42 +4,55 @@
 #include "http_framing.h"
 
 #include <string.h>
-#include <strings.h>
 
-static bool is_tchar(unsigned char c)
+/* Character classes, one table lookup per byte: cheap enough for every field of every request.
+ * tests/unit/test_http_framing.c checks all 256 entries against the RFC definitions. */
+#define TCHAR  1 /* token (RFC 9110 5.6.2): ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
+#define HOST   2 /* host[:port] (RFC 3986): ALPHA DIGIT - . _ ~ % ! $ & ' ( ) * + , ; = : [ ] */
+#define VALUE  4 /* field value (RFC 9110 5.5): HTAB, SP, VCHAR, obs-text */
+#define TARGET 8 /* request target (RFC 9112 3.2): VCHAR */
+
+static const unsigned char char_class[256] = {
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  4,  0,  0,  0,  0,  0,  0,  /* 0x00 */
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 0x10 */
+    4,  15, 12, 13, 15, 15, 15, 15, 14, 14, 15, 15, 14, 15, 15, 12, /* 0x20  !"#$%&'()*+,-./ */
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 14, 14, 12, 14, 12, 12, /* 0x30 0-9:;<=>? */
+    12, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, /* 0x40 @A-O */
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 14, 12, 14, 13, 15, /* 0x50 P-Z[\]^_ */
+    13, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, /* 0x60 `a-o */
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 12, 13, 12, 15, 0,  /* 0x70 p-z{|}~ DEL */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0x80 obs-text */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0x90 */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0xa0 */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0xb0 */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0xc0 */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0xd0 */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0xe0 */
+    4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  /* 0xf0 */
+};
+
+/* True when the `len` bytes of `s` all have the `class` bit above. */
+static bool all_in(const char *s, size_t len, unsigned char class)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    for (size_t i = 0; i < len; i++) {
+        if ((char_class[(unsigned char)s[i]] & class) == 0) return false;
+    }
+    return true;
 }
 
 bool http_framing_is_token(const char *s, size_t len)
 {
-    if (len == 0) return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!is_tchar((unsigned char)s[i])) return false;
-    }
-    return true;
+    return len > 0 && all_in(s, len, TCHAR);
 }
 
 bool http_framing_target_ok(const char *s, size_t len)
 {
-    if (len == 0) return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c <= 0x20 || c >= 0x7f) return false;
-    }
-    return true;
+    return len > 0 && all_in(s, len, TARGET);
 }
 
 bool http_framing_value_ok(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-    }
-    return true;
+    return all_in(s, len, VALUE);
 }
 
 int http_framing_content_length(const char *s, size_t len, uint64_t *out)
@@ -57,29 +70,29 @@ int http_framing_content_length(const char *s, size_t len, uint64_t *out)
     return 0;
 }
 
-/* host [ ":" port ] as RFC 3986 spells it (reg-name, IPv4, IP-literal): the characters only. */
 static bool host_ok(const char *s, size_t len)
 {
     while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
         len--; /* trailing whitespace is not part of a field value */
+    return all_in(s, len, HOST);
+}
+
+/* Compares `len` bytes of `s` with the lowercase literal `lower` (of length `len`), ignoring the
+ * case of ASCII letters. */
+static bool equals_lower(const char *s, size_t len, const char *lower)
+{
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              (c != '\0' && strchr("-._~%!$&'()*+,;=:[]", c) != NULL)))
-            return false;
+        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + ('a' - 'A'));
+        if (c != (unsigned char)lower[i]) return false;
     }
     return true;
 }
 
-static bool name_is(const char *name, size_t len, const char *lower)
-{
-    return len == strlen(lower) && strncasecmp(name, lower, len) == 0;
-}
-
 static bool is_chunked(const char *s, size_t len)
 {
-    return len == 7 && strncasecmp(s, "chunked", 7) == 0;
+    return len == 7 && equals_lower(s, 7, "chunked");
 }
 
 /* Adds the elements of one Transfer-Encoding line to the list seen so far. */
@@ -132,31 +145,22 @@ bool http_framing_add_field(struct http_framing *f, const char *name, size_t nam
 {
     if (f->error != HTTP_FRAMING_OK) return false;
     if (!http_framing_is_token(name, name_len)) return fail(f, HTTP_FRAMING_BAD_FIELD_NAME);
+    if (name_len == 4 && equals_lower(name, name_len, "host")) {
+        f->hosts++; /* host_ok() allows no control character either */
+        return host_ok(value, value_len) || fail(f, HTTP_FRAMING_BAD_HOST);
+    }
     if (!http_framing_value_ok(value, value_len)) return fail(f, HTTP_FRAMING_BAD_FIELD_VALUE);
-    switch (name_len) { /* the length first: most fields are none of these */
-    case 4:
-        if (name_is(name, name_len, "host")) {
-            f->hosts++;
-            if (!host_ok(value, value_len)) return fail(f, HTTP_FRAMING_BAD_HOST);
-        }
-        break;
-    case 14:
-        if (name_is(name, name_len, "content-length") && f->lengths++ == 0) {
+    if (name_len == 14 && equals_lower(name, name_len, "content-length")) {
+        if (f->lengths++ == 0) {
             f->length = value;
             f->length_len = value_len;
         }
-        break;
-    case 17:
-        if (name_is(name, name_len, "transfer-encoding")) {
-            if (f->codings++ == 0) {
-                f->coding = value;
-                f->coding_len = value_len;
-            }
-            add_codings(f, value, value_len);
+    } else if (name_len == 17 && equals_lower(name, name_len, "transfer-encoding")) {
+        if (f->codings++ == 0) {
+            f->coding = value;
+            f->coding_len = value_len;
         }
-        break;
-    default:
-        break;
+        add_codings(f, value, value_len);
     }
     return true;
 }
