@@ -41,8 +41,7 @@ Q := @
 endif
 
 .PHONY: all deps test unit integration check asan-check fuzz fuzz-merge bench run format \
-        format-check \
-        install clean help up down test-compose test-browser
+        format-check install clean help up down test-compose test-browser
 
 all: build/redisapp
 

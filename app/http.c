@@ -298,7 +298,7 @@ static bool start_request(struct request *req, const char *method, const char *v
          * closes it after the answer, so no byte after this head is ever taken as a request */
         request_error(req, http_framing_status(error), "%s", http_framing_reason(error));
         req->response.close = true;
-        log_debug("http: %.64s: refused: %s", req->target, http_framing_reason(error));
+        log_debug("http: request refused: %s", http_framing_reason(error)); /* access log: which */
         return true;
     }
     if (req->target_status == URLPATH_OK) req->route = routes_find(req->path);
