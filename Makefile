@@ -87,18 +87,23 @@ asan-check:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined check
 
 # Coverage-guided fuzzing (clang's libFuzzer, with ASan+UBSan) of the parsers of untrusted input:
-# request targets and static paths, UTF-8 and the escapers. FUZZ_SECONDS per target.
+# request targets and static paths, UTF-8 and the escapers, and what Redis and Sentinel send back
+# (RESP through hiredis's reader into redis_info.c and the acknowledgement rule). FUZZ_SECONDS per
+# target.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS := urlpath text
+FUZZ_TARGETS := urlpath text redis_reply
 fuzz_urlpath_SOURCES := app/urlpath.c
 fuzz_text_SOURCES := app/escape.c
+fuzz_redis_reply_SOURCES := app/redis_info.c app/ack_rule.c
 fuzz:
 	$(Q)mkdir -p build/fuzz
 	$(Q)for t in $(FUZZ_TARGETS); do \
-	    case $$t in urlpath) src="$(fuzz_urlpath_SOURCES)";; text) src="$(fuzz_text_SOURCES)";; esac; \
+	    libs=""; \
+	    case $$t in urlpath) src="$(fuzz_urlpath_SOURCES)";; text) src="$(fuzz_text_SOURCES)";; \
+	        redis_reply) src="$(fuzz_redis_reply_SOURCES)"; libs="-lhiredis";; esac; \
 	    echo "  FUZZ  $$t ($(FUZZ_SECONDS) s)"; \
 	    clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iapp \
-	        tests/fuzz/fuzz_$$t.c $$src -o build/fuzz/fuzz_$$t || exit 1; \
+	        tests/fuzz/fuzz_$$t.c $$src $$libs -o build/fuzz/fuzz_$$t || exit 1; \
 	    mkdir -p build/fuzz/corpus_$$t; \
 	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
 	        build/fuzz/corpus_$$t tests/fuzz/corpus/$$t >build/fuzz/fuzz_$$t.log 2>&1 \
