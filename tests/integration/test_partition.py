@@ -17,6 +17,11 @@ strictly increasing per client, the count on the final master at least the highe
 acknowledged, every answer a 200 or a 503 within its deadline (a client timeout fails). Prints
 per scenario: acknowledged values, 503s, the longest stretch without a 200, and the time from
 the heal to the first 200 after it. Needs root (network namespaces, nft).
+
+PARTITION_SCENARIOS=word,word runs only the scenarios whose names contain one of the words;
+PARTITION_VERBOSE=1 prints the instances' logs at the end; PARTITION_APP_ARGS adds flags to both
+instances (e.g. "--min-replicas-ack 0", to measure what that mode gives up);
+PARTITION_SENTINEL_INFO_PERIOD_MS (default 1000, as the stack; 0: Sentinel's own 10 s).
 """
 
 import json
@@ -35,6 +40,11 @@ FAILOVER_TIMEOUT_MS = 3000  # as harness.SentinelCluster: max(3000, 3 x down-aft
 APP_PORT = 8000
 # the longest a ping may take with the default --redis-timeout-ms 1000: its INCR and its WAIT
 DEADLINE_S = 2.0 + 1.0 * SLOW
+# Sentinel asks replicas for INFO every 10 s (src/sentinel.c sentinel_info_period), and only
+# then converts an old master or fixes a replica that follows it; the stack sets 1 s
+INFO_PERIOD_MS = os.environ.get("PARTITION_SENTINEL_INFO_PERIOD_MS", "1000")
+if INFO_PERIOD_MS == "0":
+    INFO_PERIOD_MS = None
 HOLD_S = 6.0  # a partition lasts long enough for a failover (down-after + election)
 NAME = "mymaster"
 
@@ -104,6 +114,7 @@ class App:
         self.name = name
         argv = [BINARY, "--port", str(APP_PORT), "--bind", node.ip, "--instance-name", name,
                 "--sentinels", ",".join(f"{s.ip}:26379" for s in sentinels)]
+        argv += os.environ.get("PARTITION_APP_ARGS", "").split()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=99",
                "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=98"}
@@ -172,6 +183,8 @@ class PartitionTest(unittest.TestCase):
         self.addCleanup(process.stop, signal.SIGKILL)
         wait_until(lambda: redis(node, 26379, "PING") == "PONG", 10 * SLOW,
                    what=f"{node.label} answering")
+        if INFO_PERIOD_MS:  # as the compose stack does (docker/redis/redis-node)
+            redis(node, 26379, "SENTINEL", "DEBUG", "info-period", INFO_PERIOD_MS)
 
     def folder(self, node):
         import shutil
@@ -308,17 +321,27 @@ class PartitionTest(unittest.TestCase):
         self.addCleanup(self.net.heal)
         time.sleep(1)
         rows = []
+        only = [w for w in os.environ.get("PARTITION_SCENARIOS", "").split(",") if w]
         for name, fault in self.scenarios():
+            if only and not any(w in name for w in only):
+                continue
             fault_at = time.monotonic()
+            if os.environ.get("PARTITION_VERBOSE"):
+                print(f"\n{time.strftime('%H:%M:%S')} {name}", flush=True)
             fault()
             self.net.heal()
             healed_at = time.monotonic()
+            if os.environ.get("PARTITION_VERBOSE"):
+                print(f"{time.strftime('%H:%M:%S')} healed", flush=True)
             self.settle(recorder)
             rows.append((name, fault_at, healed_at, time.monotonic()))
         time.sleep(0.5)
         recorder.stop()
         records = sorted(recorder.snapshot(), key=lambda r: r[2])
         print("\n" + self.table(records, rows), flush=True)
+        if os.environ.get("PARTITION_VERBOSE"):
+            for app in self.apps:
+                print(f"--- {app.name} stderr\n{app.process.stderr()}", flush=True)
         self.check(records)
 
     def table(self, records, rows):
