@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
-redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium"
+redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium
+nftables iproute2"
 
 missing=""
 for package in $PACKAGES; do

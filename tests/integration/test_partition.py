@@ -45,6 +45,8 @@ DEADLINE_S = 2.0 + 1.0 * SLOW
 INFO_PERIOD_MS = os.environ.get("PARTITION_SENTINEL_INFO_PERIOD_MS", "1000")
 if INFO_PERIOD_MS == "0":
     INFO_PERIOD_MS = None
+# the number each instance waits for is checked with the default --min-replicas-ack only
+DEFAULT_ACK = "--min-replicas-ack" not in os.environ.get("PARTITION_APP_ARGS", "")
 HOLD_S = 6.0  # a partition lasts long enough for a failover (down-after + election)
 NAME = "mymaster"
 
@@ -124,9 +126,9 @@ class App:
     def get(self, path):
         return self.node.call(lambda: request(APP_PORT, path, timeout=5, host=self.node.ip))
 
-    def master(self):
-        master = json.loads(self.get("/api/status").text)["redis"]["master"]
-        return master["address"] if master else None
+    def acks(self):
+        """How many replicas a ping waits for now, per /api/status (None while unknown)."""
+        return json.loads(self.get("/api/status").text)["redis"].get("replicas_to_ack")
 
 
 class PartitionTest(unittest.TestCase):
@@ -240,7 +242,10 @@ class PartitionTest(unittest.TestCase):
     def settle(self, recorder):
         wait_until(self.settled, 90 * SLOW, interval=0.2, what="a settled state after the heal")
         moment = time.monotonic()
-        for app in self.apps:  # and both instances answer pings again
+        for app in self.apps:  # both instances wait for both replicas, and answer pings again
+            if DEFAULT_ACK:
+                wait_until(lambda: app.acks() == 2, 30 * SLOW, interval=0.1,
+                           what=f"{app.name} waiting for both replicas again")
             wait_until(lambda: recorder.saw_200_after(moment, app.name), 30 * SLOW,
                        interval=0.05, what=f"{app.name} answering 200 after the heal")
 
@@ -271,6 +276,9 @@ class PartitionTest(unittest.TestCase):
         def apps_from_sentinels():
             net.cut_links([(a, sentinel) for a in self.app_nodes for sentinel in s])
             time.sleep(HOLD_S)
+            # no Sentinel majority to ask: the number is kept, never lowered
+            if DEFAULT_ACK:
+                self.assertEqual([app.acks() for app in self.apps], [2, 2])
 
         def flapping():
             master = self.master_node()
@@ -285,7 +293,12 @@ class PartitionTest(unittest.TestCase):
             master = self.master_node()
             replica = next(n for n in self.data if n is not master)
             net.partition([replica], [n for n in net.nodes if n is not replica])
-            time.sleep(HOLD_S)
+            end = time.monotonic() + HOLD_S
+            # every Sentinel sees it down and the master no longer hears from it: left out
+            for app in self.apps if DEFAULT_ACK else ():
+                wait_until(lambda: app.acks() == 1, HOLD_S * SLOW, interval=0.1,
+                           what=f"{app.name} leaving the cut-off replica out")
+            time.sleep(max(0.0, end - time.monotonic()))
 
         def sentinel_minority():
             net.partition([s[0]], [n for n in net.nodes if n is not s[0]])
