@@ -596,6 +596,9 @@ defaults
     timeout client 10s
     timeout server 10s
     timeout queue 5s
+    # without it a check must answer within `inter` (100 ms): on a loaded machine (ASan, other
+    # work) a slow /readyz took both servers out at once (fall 1), and HAProxy answered 503
+    timeout check 2s
     retries 3
     option redispatch
 frontend web
