@@ -487,10 +487,43 @@ static uint64_t publish_master(struct sentinel_client *sc, const struct answer *
     return gen;
 }
 
+/* True when some view lists host:port. */
+static bool listed(const struct ack_view *views, int count, const char *host, int port)
+{
+    for (int i = 0; i < count; i++) {
+        int kept = views[i].replica_count < REDIS_INFO_REPLICAS_MAX ? views[i].replica_count
+                                                                    : REDIS_INFO_REPLICAS_MAX;
+
+        for (int j = 0; j < kept; j++) {
+            if (views[i].replicas[j].port == port && strcmp(views[i].replicas[j].host, host) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The master names a replica as it announces itself (a name, with replica-announce-ip); a
+ * Sentinel without announce-hostnames lists it by address. Counting both would ask WAIT for a
+ * replica that does not exist: a name no Sentinel lists is matched by its address instead. */
+static void match_names(struct online_replicas *online, const struct ack_view *views, int count)
+{
+    for (int i = 0; i < online->count; i++) {
+        struct redis_info_replica_line *line = &online->list[i];
+        char ip[REDIS_TARGET_IP_MAX_BYTES];
+        const char *why;
+
+        if (listed(views, count, line->ip, line->port) ||
+            resolve_host(line->ip, ip, sizeof(ip), &why) != 0 || strcmp(ip, line->ip) == 0 ||
+            !listed(views, count, ip, line->port))
+            continue;
+        snprintf(line->ip, sizeof(line->ip), "%s", ip);
+    }
+}
+
 /* Works out how many replicas a WAIT on the master of `gen` must count (ack_rule.h) from the
  * Sentinels' answers of this discovery and the master's own ROLE, and publishes it. */
 static void update_acks(struct sentinel_client *sc, uint64_t gen, const struct answer *answers,
-                        int count, const struct online_replicas *online)
+                        int count, struct online_replicas *online)
 {
     struct ack_view *views = xcalloc((size_t)count + 1, sizeof(*views));
     struct ack_input in = {
@@ -512,6 +545,7 @@ static void update_acks(struct sentinel_client *sc, uint64_t gen, const struct a
             sc->group_size = answers[i].view.master.other_sentinels + 1;
     }
     in.group_size = sc->group_size;
+    match_names(online, views, in.view_count);
     ack_rule_compute(&in, &result);
     free(views);
     if (gen != sc->acks_generation || result.required != sc->acks) {
