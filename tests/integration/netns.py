@@ -62,10 +62,15 @@ class Node:
     def __init__(self, net, label, index):
         self.net = net
         self.label = label
+        self.index = index
         self.ns = f"{net.prefix}n{index}"
         self.ip = f"{SUBNET}.{10 + index}"
         self.blocked = set()  # IPs this node cannot talk to now
         self._pool = None
+
+    def create(self):
+        """Makes the namespace, its veth on the bridge, its address and its nft table."""
+        index, net = self.index, self.net
         _run("ip", "netns", "add", self.ns)
         _run("ip", "link", "add", f"v{index}", "netns", net.bridge_ns, "type", "veth", "peer",
              "name", "eth0", "netns", self.ns)
@@ -134,7 +139,8 @@ class Network:
 
     def add_node(self, label):
         node = Node(self, label, len(self.nodes) + 1)
-        self.nodes.append(node)
+        self.nodes.append(node)  # first, so that a node made half way is removed too
+        node.create()
         return node
 
     def partition(self, *groups):
