@@ -79,12 +79,12 @@ class Node:
         _run("ip", "-n", self.ns, "link", "set", "eth0", "up")
         _run("ip", "-n", self.ns, "link", "set", "lo", "up")
         # one table of ours; partitions only fill and flush its sets
-        _run("ip", "netns", "exec", self.ns, "nft", "-f", "-", stdin=f"""
-table inet rdur {{
-    set cut {{ type ipv4_addr; }}
-    chain input {{ type filter hook input priority 0; policy accept; ip saddr @cut drop; }}
-    chain output {{ type filter hook output priority 0; policy accept; ip daddr @cut drop; }}
-}}
+        _run("ip", "netns", "exec", self.ns, "nft", "-f", "-", stdin="""
+table inet rdur {
+    set cut { type ipv4_addr; }
+    chain input { type filter hook input priority 0; policy accept; ip saddr @cut drop; }
+    chain output { type filter hook output priority 0; policy accept; ip daddr @cut drop; }
+}
 """)
 
     def spawn(self, name, argv, env=None, cwd=None):
