@@ -86,7 +86,9 @@ check: unit integration
 asan-check:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined check
 
-# Coverage-guided fuzzing (clang's libFuzzer, with ASan+UBSan) of the parsers of untrusted input.
+# Coverage-guided fuzzing (clang's libFuzzer, with ASan+UBSan) of the parsers of untrusted input:
+# what clients send, and what Redis and Sentinel send back (RESP through hiredis's reader into
+# redis_info.c and the acknowledgement rule).
 # A target is tests/fuzz/fuzz_NAME.c plus the app sources on its line below: adding one is that
 # file and one line. Seeds are in tests/fuzz/corpus/NAME/; inputs found go to
 # build/fuzz/corpus_NAME/ (`make fuzz-merge` adds the new ones to the seeds). FUZZ_SECONDS per
@@ -98,6 +100,8 @@ build/fuzz/fuzz_text:          app/escape.c
 build/fuzz/fuzz_http_framing:  app/http_framing.c
 build/fuzz/fuzz_http_headers:  app/http_headers.c
 build/fuzz/fuzz_message_input: app/message_input.c app/escape.c app/urlpath.c
+build/fuzz/fuzz_redis_reply:   app/redis_info.c app/ack_rule.c
+build/fuzz/fuzz_redis_reply:   FUZZ_LIBS := -lhiredis
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
@@ -106,7 +110,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $@"
 	$(Q)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iapp \
-	    $(filter %.c,$^) -o $@
+	    $(filter %.c,$^) $(FUZZ_LIBS) -o $@
 
 fuzz: $(FUZZ_BINS)
 	$(Q)for t in $(FUZZ_TARGETS); do \

@@ -410,6 +410,11 @@ bool redis_pipe_is_ready(struct redis_pipe *pipe)
     return pipe->state == PIPE_READY && pipe->generation == redis_target_generation(pipe->target);
 }
 
+uint64_t redis_pipe_generation(const struct redis_pipe *pipe)
+{
+    return pipe->generation;
+}
+
 /* Sending never runs callbacks: a change of generation is acted on in flush, read and timer
  * paths, so callers can queue several commands of one operation without partial failure. */
 static int accept_command(const struct redis_pipe *pipe)

@@ -42,6 +42,9 @@ void redis_pipe_free(struct redis_pipe *pipe);
  * target generation. */
 bool redis_pipe_is_ready(struct redis_pipe *pipe);
 
+/* The target generation the current connection was opened under (0 while none is). */
+uint64_t redis_pipe_generation(const struct redis_pipe *pipe);
+
 /* Queues a command preformatted in RESP (e.g. "*1\r\n$4\r\nPING\r\n"). Returns 0, or -1 when
  * the pipe is not ready (the callback is then never called). Never runs a callback itself, and
  * a ready pipe accepts every command queued in the same pass, so an operation of several

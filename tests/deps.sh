@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
 redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium
-python3-h11 clang libclang-rt-dev"
+python3-h11 clang libclang-rt-dev nftables iproute2"
 
 missing=""
 for package in $PACKAGES; do

@@ -8,7 +8,9 @@ page and /metrics need credentials; an HAProxy reload loses no request; `--scale
 pausing the master fails over with only 200s and prompt 503s and values that never go
 backwards, and the old master rejoins as a replica; restarting the demoted node keeps it a
 replica; restarting the current master loses no data; scaling down and stopping app
-instances under steady clients loses no request. Prints the timings and image sizes.
+instances under steady clients loses no request; with two instances again, cutting the master's
+container off the network for 10 s loses no acknowledged value. Prints the timings and image
+sizes.
 
 Always tears down (`down -v --remove-orphans`, dangling build images) and stops only what it
 started: the dockerd, when docker/engine.sh started one for it.
@@ -618,6 +620,77 @@ def step_stop_apps(stack, timings):
         f"exactly that; the stopped instance exited 0")
 
 
+def stack_settled(stack):
+    """The Sentinels agree on the master, which has both replicas online, and each replica's
+    link to it is up."""
+    names = set()
+    for cid in stack.containers("sentinel"):
+        out = stack.redis_cli(cid, "SENTINEL", "get-master-addr-by-name", MASTER_NAME,
+                              sentinel=True, timeout=5).split()
+        names.add(out[0] if len(out) == 2 else None)
+    if len(names) != 1 or None in names:
+        return False
+    nodes = stack.redis_by_name()
+    master = nodes[names.pop()]
+    if stack.info(master).get("connected_slaves") != "2":
+        return False
+    for cid in set(nodes.values()) - {master}:
+        info = stack.info(cid)
+        if info.get("role") != "slave" or info.get("master_link_status") != "up" \
+                or nodes.get(info.get("master_host")) != master:
+            return False
+    return True
+
+
+def step_partition(stack, timings):
+    """Two app instances behind HAProxy; the master's container is cut off its network for
+    about 10 s (docker network disconnect), then reconnected under the same names. Clients
+    record every answer: only 200s and prompt 503s, values strictly increasing per client, none
+    acknowledged twice, and the count on the final master at least every value shown."""
+    stack.compose("up", "-d", "--scale", "app=2", timeout=300)
+    wait_until(lambda: len(query_instances(stack.http_port, 6)) == 2, 90,
+               "two app instances in rotation", interval=0.5)
+    wait_until(lambda: stack_settled(stack), 90, "a settled stack before the partition")
+    nodes = stack.redis_by_name()
+    master_name = stack.master_name()
+    cid = nodes[master_name]
+    networks = json.loads(stack.inspect(cid, "{{json .NetworkSettings.Networks}}"))
+    network, settings = next(iter(networks.items()))
+    aliases = settings.get("Aliases") or []  # the service name, and the hostname others use
+    with SteadyClients(stack.http_port) as clients:
+        time.sleep(1.5)
+        cut_at = time.monotonic()
+        docker("network", "disconnect", network, cid)
+        say(f"cut {master_name} ({cid[:12]}) off {network} under {clients.count} clients")
+        try:
+            time.sleep(10)
+        finally:
+            args = [x for a in aliases for x in ("--alias", a)]
+            docker("network", "connect", *args, network, cid)
+        healed_at = time.monotonic()
+        wait_until(lambda: stack_settled(stack), 120, "a settled stack after the partition",
+                   interval=0.5)
+        settled_at = time.monotonic()
+        first = wait_until(lambda: clients.first_200_after(settled_at), 30,
+                           "200s after the partition", interval=0.05)
+        time.sleep(1)
+    records, values = clients.check({200, 503}, "partition")
+    count = count_on_master(stack)
+    check(count >= max(values), f"count is {count} on the master, {max(values)} was shown")
+    ok_ends = sorted(r[2] for r in records if r[3] == 200 and r[1] >= cut_at)
+    marks = [cut_at] + ok_ends
+    longest = max(b - a for a, b in zip(marks, marks[1:]))
+    after = [r[2] for r in records if r[3] == 200 and r[1] >= healed_at]
+    back = min(after) - healed_at if after else first[2] - healed_at
+    timings["partition: longest outage"] = longest
+    timings["partition: first 200 after reconnect"] = back
+    timings["partition: settled after reconnect"] = settled_at - healed_at
+    say(f"partition of the master for 10 s: {summary(records)}, longest outage {longest:.1f} s, "
+        f"first 200 {back:.1f} s after the reconnect, settled after "
+        f"{settled_at - healed_at:.1f} s; master now {stack.master_name()}; values strictly "
+        f"increasing per client, none twice, count {count} >= {max(values)} shown")
+
+
 def image_sizes():
     sizes = {}
     for image in [*IMAGES, BASE_IMAGE]:
@@ -660,6 +733,7 @@ def main():
         step_restart_demoted(stack, master)
         step_restart_master(stack, master, timings)
         step_stop_apps(stack, timings)
+        step_partition(stack, timings)
         failed = False
     except TestFailure as err:
         say(f"FAIL: {err}")

@@ -450,7 +450,8 @@ def raw_request(port, data, timeout=10.0, method="GET", host="127.0.0.1"):
     return response
 
 
-def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0):
+def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0,
+            host="127.0.0.1"):
     """One HTTP/1.1 request on a new connection (Connection: close)."""
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
     for name, value in (headers or {}).items():
@@ -459,21 +460,22 @@ def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0)
     if body is not None:
         lines.append(f"Content-Length: {len(payload)}")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
-    return raw_request(port, data, timeout=timeout, method=method)
+    return raw_request(port, data, timeout=timeout, method=method, host=host)
 
 
 class KeepAliveClient:
     """Sends requests one after another on one keep-alive connection."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, host="127.0.0.1"):
         self.port = port
+        self.host = host
         self.timeout = timeout
         self.sock = None
         self.buf = b""
 
     def get(self, path="/", method="GET"):
         if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+            self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
             self.buf = b""
         start = time.monotonic()
         try:
@@ -594,6 +596,9 @@ defaults
     timeout client 10s
     timeout server 10s
     timeout queue 5s
+    # without it a check must answer within `inter` (100 ms): on a loaded machine (ASan, other
+    # work) a slow /readyz took both servers out at once (fall 1), and HAProxy answered 503
+    timeout check 2s
     retries 3
     option redispatch
 frontend web

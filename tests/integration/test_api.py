@@ -185,8 +185,10 @@ class TopologyTest(ServerTestCase):
     def test_master_replicas_and_events(self):
         redis = RedisServer(self)
         replica = RedisServer(self, replica_of=redis.port)
-        wait_until(lambda: "master_link_status:up" in replica.call("INFO", "replication"), 10,
-                   what="the replica linked")
+        # the master lists the replica online only after its first ACK, up to a second after the
+        # replica's own link is up (diskless sync)
+        wait_until(lambda: "state=online" in redis.call("INFO", "replication"), 10,
+                   what="the master seeing its replica online")
         server = self.app(redis.port)
         wait_until(server.ready, 10, what="readiness")
         body = json.loads(server.get("/api/topology").text)
