@@ -265,7 +265,7 @@ char *metrics_render(struct app *app, size_t *len)
     text_printf(&t,
                 "# HELP redisapp_build_info The running version.\n"
                 "# TYPE redisapp_build_info gauge\n"
-                "redisapp_build_info{version=\"%s\",instance=\"",
+                "redisapp_build_info{version=\"%s\",instance_name=\"",
                 REDISAPP_VERSION);
     for (const char *p = app->cfg->instance_name; *p != '\0'; p++) /* label value escaping */
         text_printf(&t, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);

@@ -266,7 +266,7 @@ class MetricsTest(ServerTestCase):
         self.assertGreaterEqual(value(after, "redisapp_redis_connects_total"), 1)
         self.assertEqual(value(after, "redisapp_build_info", version=dict(
             next(l for (n, l) in after if n == "redisapp_build_info"))["version"],
-            instance='we\\"b\\\\1'), 1)
+            instance_name='we\\"b\\\\1'), 1)
         redis.pause()
         try:
             server.get("/")  # times out: a dropped connection
@@ -292,6 +292,8 @@ class MetricsTest(ServerTestCase):
                               capture_output=True, timeout=60)
         self.assertEqual((lint.returncode, lint.stdout + lint.stderr), (0, ""))
         samples, types = parse_prometheus(text)
+        for name, labels in samples:  # Prometheus sets these two itself on every scraped series
+            self.assertFalse({"instance", "job"} & {key for key, _ in labels}, name)
         for name, kind in types.items():
             self.assertRegex(name, r"^redisapp_[a-z0-9_]+$")
             if kind == "counter":
