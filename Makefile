@@ -41,7 +41,7 @@ Q := @
 endif
 
 .PHONY: all deps test unit integration check asan-check fuzz fuzz-merge bench run format \
-        format-check install clean help up down test-compose test-browser
+        format-check monitoring-rules install clean help up down test-compose test-browser
 
 all: build/redisapp
 
@@ -81,7 +81,13 @@ integration: $(BINARY)
 	$(Q)REDISAPP_BIN=$(CURDIR)/$(BINARY) $(PYTHON) -m unittest discover -s tests/integration \
 	    -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
 
-check: unit integration
+check: unit integration monitoring-rules
+
+# The monitoring profile's Prometheus config and alert rules: promtool's checks and the rules'
+# unit tests (docker/monitoring/alerts.test.yml).
+monitoring-rules:
+	$(Q)cd docker/monitoring && promtool check config --syntax-only prometheus.yml >/dev/null \
+	    && promtool check rules alerts.yml >/dev/null && promtool test rules alerts.test.yml
 
 asan-check:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined check
@@ -177,7 +183,8 @@ help:
 	@echo "make bench      wrk benchmark beside nginx and redis-benchmark"
 	@echo "make format     clang-format the C sources"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
-	@echo "make up         the Docker stack in the foreground (compose.yaml; starts dockerd if needed)"
+	@echo "make up         the Docker stack in the foreground (compose.yaml; starts dockerd if needed;"
+	@echo "                COMPOSE_PROFILES=monitoring adds Prometheus)"
 	@echo "make down       remove the Docker stack and its volumes; stop the dockerd make up started"
 	@echo "make test-compose  the Docker stack tested in a real engine (tests/compose/)"
 	@echo "make test-browser  the page (static/) in headless chromium (tests/browser/)"
@@ -201,9 +208,9 @@ up:
 # it recreated (they are mounted by name then), so they are collected first and removed after.
 down:
 	$(Q)if /usr/bin/docker version >/dev/null 2>&1; then \
-	    volumes=$$($(COMPOSE_CMD) ps -a -q | xargs -r /usr/bin/docker inspect -f \
+	    volumes=$$($(COMPOSE_CMD) --profile monitoring ps -a -q | xargs -r /usr/bin/docker inspect -f \
 	        '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}') && \
-	    $(COMPOSE_CMD) down -v --remove-orphans && \
+	    $(COMPOSE_CMD) --profile monitoring down -v --remove-orphans && \
 	    for v in $$volumes; do /usr/bin/docker volume rm $$v >/dev/null 2>&1 || true; done && \
 	    /usr/bin/docker image prune -f --filter label=org.redisapp.component >/dev/null; \
 	fi

@@ -151,6 +151,7 @@ static void pipe_fail(struct redis_pipe *pipe, const char *cause)
              cause);
     close_connection(pipe);
     metrics_add(&pipe->stats.connection_errors, 1);
+    atomic_store_explicit(&pipe->stats.last_failure_ms, clock_now_ms(), memory_order_relaxed);
     jitter = pipe->backoff_ms / 5 > 0 ? rand() % (pipe->backoff_ms / 5 + 1) : 0;
     schedule_reconnect(pipe, pipe->backoff_ms + jitter);
     pipe->backoff_ms =
@@ -343,6 +344,7 @@ static void read_replies(struct redis_pipe *pipe)
         pipe_fail(pipe, ctx->errstr);
         return;
     }
+    atomic_store_explicit(&pipe->stats.last_answer_ms, clock_now_ms(), memory_order_relaxed);
     for (;;) {
         struct pending_command cmd;
 

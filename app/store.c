@@ -95,18 +95,20 @@ struct store *store_new(struct event_loop *loop, struct app *app, const char *wo
     };
 
     store->pipe = redis_pipe_new(loop, &app->target, &settings);
-    metrics_register_pipe(&app->metrics, redis_pipe_stats(store->pipe));
+    metrics_register_pipe(&app->metrics, redis_pipe_stats(store->pipe), METRICS_PIPE_MASTER);
     if (cfg->read_from_replicas) {
         settings.optional = true;
         store->replica_pipe = redis_pipe_new(loop, &app->replica_target, &settings);
-        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe));
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe),
+                              METRICS_PIPE_REPLICA);
     }
     store->min_replicas_ack = cfg->min_replicas_ack;
     store->counter.store = store;
     if (store->min_replicas_ack > 0) {
         settings.optional = false;
         store->counter.pipe = redis_pipe_new(loop, &app->target, &settings);
-        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->counter.pipe));
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->counter.pipe),
+                              METRICS_PIPE_MASTER);
     }
     /* Sentinel mode: the locator publishes how many replicas Sentinel could promote */
     store->target = cfg->sentinel_count > 0 ? &app->target : NULL;

@@ -6,7 +6,9 @@ then, with a unique project name, free ports and random passwords: `up --build`;
 container healthy; the counter increments; /query/ answers come from 2 instances; the stats
 page and /metrics need credentials; an HAProxy reload loses no request; `--scale app=3` brings a third instance into rotation;
 pausing the master fails over with only 200s and prompt 503s and values that never go
-backwards, and the old master rejoins as a replica; restarting the demoted node keeps it a
+backwards, and the old master rejoins as a replica; the monitoring profile's Prometheus scrapes
+every app instance (also the one scaled in), HAProxy and every Redis node, sees the requests and
+the failover, and its FailoverFollowed alert fires; restarting the demoted node keeps it a
 replica; restarting the current master loses no data; scaling down and stopping app
 instances under steady clients loses no request; with two instances again, cutting the master's
 container off the network for 10 s loses no acknowledged value. Prints the timings and image
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
@@ -41,7 +44,7 @@ DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 # REDISAPP_TAG: the images' tag (compose.yaml), so checkouts tested side by side on one engine
 # never run each other's images
 TAG = os.environ.get("REDISAPP_TAG", "latest")
-IMAGES = [f"redisapp/{name}:{TAG}" for name in ("app", "redis", "haproxy")]
+IMAGES = [f"redisapp/{name}:{TAG}" for name in ("app", "redis", "haproxy", "monitoring")]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "debian:bookworm-slim")
 MASTER_NAME = "mymaster"
 CLIENTS = int(os.environ.get("COMPOSE_TEST_CLIENTS", "4"))
@@ -260,11 +263,16 @@ class Stack:
         self.stats_port = free_port()
         while self.stats_port == self.http_port:
             self.stats_port = free_port()
+        self.prometheus_port = free_port()
+        while self.prometheus_port in (self.http_port, self.stats_port):
+            self.prometheus_port = free_port()
         self.redis_password = "r-" + secrets.token_hex(8)
         self.sentinel_password = "s-" + secrets.token_hex(8)
         self.stats_password = "h-" + secrets.token_hex(8)
         self.env = dict(os.environ, HTTP_PORT=str(self.http_port),
-                        STATS_PORT=str(self.stats_port), REDIS_PASSWORD=self.redis_password,
+                        STATS_PORT=str(self.stats_port),
+                        PROMETHEUS_PORT=str(self.prometheus_port),
+                        REDIS_PASSWORD=self.redis_password,
                         SENTINEL_PASSWORD=self.sentinel_password, STATS_USER="admin",
                         STATS_PASSWORD=self.stats_password)
         self.env.pop("COMPOSE_PROJECT_NAME", None)
@@ -274,13 +282,13 @@ class Stack:
 
     def compose(self, *args, timeout=600, check_rc=True, new_session=False):
         argv = [*self.compose_cmd, "-p", self.project, "-f", os.path.join(ROOT, "compose.yaml"),
-                *args]
+                "--profile", "monitoring", *args]
         return run(argv, timeout=timeout, env=self.env, log=self.log, check_rc=check_rc,
                    new_session=new_session)
 
     def containers(self, service):
         argv = [*self.compose_cmd, "-p", self.project, "-f", os.path.join(ROOT, "compose.yaml"),
-                "ps", "-q", service]
+                "--profile", "monitoring", "ps", "-q", service]
         out = run(argv, env=self.env, timeout=60)
         return [line for line in out.split() if line]
 
@@ -295,6 +303,17 @@ class Stack:
             names.update(self.inspect(
                 cid, '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}').split())
         return sorted(names)
+
+    def prometheus(self, query):
+        """The result vector of an instant query to the monitoring profile's Prometheus."""
+        status, body, _ = get(self.prometheus_port,
+                              "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+        check(status == 200, f"Prometheus answered {status} to {query}: {body[:200]}")
+        return json.loads(body)["data"]["result"]
+
+    def prometheus_sum(self, query):
+        result = self.prometheus(f"sum({query})")
+        return float(result[0]["value"][1]) if result else None
 
     def inspect(self, cid, fmt):
         return docker("inspect", "-f", fmt, cid)
@@ -374,9 +393,11 @@ def step_up(stack, timings):
 def step_layout(stack):
     """The services, their health, what is published and where, names and Sentinels."""
     counts = {s: len(stack.containers(s)) for s in
-              ("redis-master", "redis-replica", "sentinel", "app", "haproxy")}
+              ("redis-master", "redis-replica", "sentinel", "app", "haproxy", "prometheus",
+               "redis-exporter")}
     check(counts == {"redis-master": 1, "redis-replica": 2, "sentinel": 3, "app": 2,
-                     "haproxy": 1}, f"containers per service: {counts}")
+                     "haproxy": 1, "prometheus": 1, "redis-exporter": 1},
+          f"containers per service: {counts}")
     for cid in stack.all_containers():
         ports = json.loads(stack.inspect(cid, "{{json .HostConfig.PortBindings}}") or "null")
         service = stack.inspect(cid, '{{index .Config.Labels "com.docker.compose.service"}}')
@@ -385,6 +406,10 @@ def step_layout(stack):
             check(bound == {"8080/tcp": [("127.0.0.1", str(stack.http_port))],
                             "8404/tcp": [("127.0.0.1", str(stack.stats_port))]},
                   f"haproxy publishes {bound}")
+        elif service == "prometheus":
+            bound = {p: [(b["HostIp"], b["HostPort"]) for b in v] for p, v in ports.items()}
+            check(bound == {"9090/tcp": [("127.0.0.1", str(stack.prometheus_port))]},
+                  f"prometheus publishes {bound}")
         else:
             check(not ports, f"{service} publishes ports: {ports}")
     master = stack.containers("redis-master")[0]
@@ -405,7 +430,7 @@ def step_layout(stack):
     check(len(myids) == 3, f"the Sentinels share an id: {myids}")
     check(stack.master_name() == "redis-master", "Sentinel does not name redis-master")
     say("layout: 1 master + 2 replicas (announcing their hostnames), 3 Sentinels with their own "
-        "ids, 2 apps, HAProxy the only one publishing, on 127.0.0.1")
+        "ids, 2 apps, HAProxy and Prometheus the only ones publishing, on 127.0.0.1")
 
 
 def step_counter(stack):
@@ -454,10 +479,39 @@ def step_stats(stack):
     check(status == 200 and "haproxy_backend_active_servers" in body,
           f"/metrics answered {status}")
     check(get(stack.http_port, "/stats")[0] == 404, "the stats page is on the public port")
-    check(get(stack.http_port, "/metrics")[0] == 404,
-          "the instances' /metrics is reachable on the public port")
-    say("stats page and /metrics: 401 without or with wrong credentials, 200 with; "
-        "not on the public port")
+    # the page's charts read the instances' own /metrics through the public port
+    status, body, response = get(stack.http_port, "/metrics")
+    check(status == 200 and "redisapp_http_requests_total" in body
+          and response.getheader("X-Instance"),
+          f"the public /metrics answered {status} from {response.getheader('X-Instance')}")
+    off = haproxy_with(stack, PUBLIC_METRICS="off")
+    try:
+        # the same image with PUBLIC_METRICS=off: it reaches the instances, but not /metrics
+        wait_until(lambda: docker("exec", off, "sh", "-c", "http-probe /healthz 8080 && echo up",
+                                  check_rc=False) == "up",
+                   30, "the PUBLIC_METRICS=off HAProxy to find an app instance")
+        answer = docker("exec", off, "bash", "-c",
+                        "exec 3<>/dev/tcp/127.0.0.1/8080; printf 'GET /metrics HTTP/1.1\\r\\n"
+                        "Host: x\\r\\nConnection: close\\r\\n\\r\\n' >&3; head -n 1 <&3")
+        check(answer.split()[1:2] == ["404"], f"with PUBLIC_METRICS=off /metrics: {answer!r}")
+    finally:
+        docker("rm", "-f", off, check_rc=False)
+    say("stats page and HAProxy's /metrics: 401 without or with wrong credentials, 200 with, "
+        "not on the public port; the instances' /metrics is public (404 with PUBLIC_METRICS=off)")
+
+
+def haproxy_with(stack, **env):
+    """A second HAProxy container of the stack's image on the stack's network, with `env` added;
+    its id. The caller removes it."""
+    main = stack.containers("haproxy")[0]
+    network = stack.inspect(main, "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}"
+                                  "{{end}}")
+    image = stack.inspect(main, "{{.Config.Image}}")
+    settings = [f"{k}={v}" for k, v in env.items()] + [
+        "STATS_USER=admin", f"STATS_PASSWORD={stack.stats_password}"]
+    return docker("run", "-d", "--network", network,
+                  "--label", f"com.docker.compose.project={stack.project}-extra",
+                  *[a for e in settings for a in ("-e", e)], image, timeout=60)
 
 
 def container_logs(cid):
@@ -500,6 +554,65 @@ def step_scale_up(stack, timings):
     say(f"scale to 3: compose took {timings['scale to 3 (compose returned)']:.1f} s, "
         f"{new_name} answered {timings['scale pickup after compose returned']:.2f} s later; "
         f"round robin over all 3")
+
+
+def prometheus_targets(stack):
+    """job -> set of instance labels of the targets Prometheus scraped successfully."""
+    status, body, _ = get(stack.prometheus_port, "/api/v1/targets?state=active")
+    check(status == 200, f"Prometheus /api/v1/targets answered {status}")
+    up = {}
+    for target in json.loads(body)["data"]["activeTargets"]:
+        if target["health"] == "up":
+            up.setdefault(target["labels"]["job"], set()).add(target["labels"]["instance"])
+    return up
+
+
+def container_ips(stack, cid):
+    return stack.inspect(cid, "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}").split()
+
+
+def step_monitoring(stack, timings):
+    """The monitoring profile: every app instance (the one scaled in too), HAProxy's exporter
+    and every Redis node are scraped, and the request counters move in Prometheus."""
+    want = {
+        "redisapp": {f"{ip}:8000" for c in stack.containers("app") for ip in container_ips(stack, c)},
+        "haproxy": {"haproxy:8406"},
+        "redis": {f"{ip}:6379" for service in ("redis-master", "redis-replica")
+                  for c in stack.containers(service) for ip in container_ips(stack, c)},
+        "redis-exporter": {"redis-exporter:9121"},
+    }
+    check(len(want["redisapp"]) == 3 and len(want["redis"]) == 3, f"expected targets: {want}")
+    start = time.monotonic()
+    up = wait_until(lambda: (lambda t: t if t == want else None)(prometheus_targets(stack)), 60,
+                    f"Prometheus to scrape every target: {want}", interval=0.5)
+    timings["prometheus: every target up (after scale to 3)"] = time.monotonic() - start
+    before = stack.prometheus_sum('redisapp_http_requests_total{route="/"}') or 0
+    for _ in range(20):
+        check(get(stack.http_port, "/")[0] == 200, "a ping failed")
+    wait_until(lambda: (stack.prometheus_sum('redisapp_http_requests_total{route="/"}') or 0)
+               >= before + 20, 30, "Prometheus to count the 20 pings", interval=0.5)
+    say(f"monitoring: Prometheus scrapes {sum(len(v) for v in up.values())} targets "
+        f"({', '.join(f'{job} {len(v)}' for job, v in sorted(up.items()))}), all up "
+        f"{timings['prometheus: every target up (after scale to 3)']:.1f} s after the scale; "
+        f"it counted 20 pings")
+    return stack.prometheus_sum("redisapp_failovers_followed_total") or 0
+
+
+def step_monitoring_failover(stack, failovers_before):
+    """After the failover Prometheus saw the instances follow it, and the alert fired."""
+    wait_until(lambda: (stack.prometheus_sum("redisapp_failovers_followed_total") or 0)
+               > failovers_before, 30, "sum(redisapp_failovers_followed_total) to rise",
+               interval=0.5)
+
+    def alert_state():
+        status, body, _ = get(stack.prometheus_port, "/api/v1/alerts")
+        states = {a["state"] for a in json.loads(body)["data"]["alerts"]
+                  if a["labels"]["alertname"] == "FailoverFollowed"}
+        return states & {"firing", "pending"}
+    states = wait_until(alert_state, 30, "the FailoverFollowed alert", interval=0.5)
+    after = stack.prometheus_sum("redisapp_failovers_followed_total")
+    say(f"monitoring: sum(redisapp_failovers_followed_total) {failovers_before:.0f} -> "
+        f"{after:.0f}; FailoverFollowed {'/'.join(sorted(states))}")
 
 
 def step_failover(stack, timings):
@@ -729,7 +842,9 @@ def main():
         step_stats(stack)
         step_reload(stack)
         step_scale_up(stack, timings)
+        failovers = step_monitoring(stack, timings)
         master = step_failover(stack, timings)
+        step_monitoring_failover(stack, failovers)
         step_restart_demoted(stack, master)
         step_restart_master(stack, master, timings)
         step_stop_apps(stack, timings)
