@@ -348,6 +348,30 @@ class AclUsersTest(ServerTestCase):
             server.assert_clean_exit()
             self.assertEqual(server.process.stderr().count(expected), 1, server.process.stderr())
 
+    def test_wrong_credentials_in_sentinel_mode_are_named(self):
+        cluster = acl_cluster(self, self.passwords, replicas=1, sentinels=1)
+        right = {"REDIS_USERNAME": "app", "REDIS_PASSWORD": self.passwords["REDIS_APP_PASSWORD"],
+                 "REDIS_SENTINEL_USERNAME": "app",
+                 "REDIS_SENTINEL_PASSWORD": self.passwords["SENTINEL_APP_PASSWORD"]}
+        cases = [
+            ({**right, "REDIS_SENTINEL_USERNAME": "nobody"},
+             "refused the username or password (WRONGPASS): check --sentinel-username / "
+             "REDIS_SENTINEL_USERNAME and --sentinel-password / REDIS_SENTINEL_PASSWORD"),
+            ({**right, "REDIS_PASSWORD": self.passwords["SENTINEL_APP_PASSWORD"]},
+             "refused the username or password (WRONGPASS): check --redis-username / "
+             "REDIS_USERNAME and --redis-password / REDIS_PASSWORD"),
+        ]
+        args = cluster.sentinel_args() + ["--redis-timeout-ms", str(TIMEOUT_MS)]
+        servers = [(self.app(None, args=args, env=env, name=f"wrong-{i}"), expected)
+                   for i, (env, expected) in enumerate(cases)]
+        good = self.app(None, args=args, env=right, name="right")
+        wait_until(lambda: good.get("/").status == 200, 10 * SLOW, what="a ping as app")
+        for server, expected in servers:
+            wait_until(lambda: expected in server.process.stderr(), 10 * SLOW, what=expected)
+            answer = server.get("/")
+            self.assertEqual(answer.status, 503, answer.text)
+            self.assertLess(answer.elapsed, DEADLINE_S)
+
     def test_username_without_password_is_a_config_error(self):
         for env, setting in (({"REDIS_USERNAME": "app"}, "--redis-username / REDIS_USERNAME"),
                              ({"REDIS_SENTINEL_USERNAME": "app"},
