@@ -4,7 +4,10 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
-redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium"
+redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium
+docker-compose"
+# docker-compose (1.29) is also where `make check` finds the compose-spec schema it validates
+# compose.yaml with (and python3-jsonschema, python3-yaml, which it depends on)
 
 missing=""
 for package in $PACKAGES; do
