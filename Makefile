@@ -168,7 +168,7 @@ help:
 # build/docker/dockerd.pid, and `make down` stops it again), debian:bookworm-slim built with
 # debootstrap when absent. COMPOSE picks the compose command; by default compose v2: Debian
 # trixie's plugin, which docker/compose-v2.sh keeps under build/docker-config (fetched once with
-# an apt state of its own, about 10 s; never installed system-wide) and only these commands see
+# an apt state of its own, about 15 s; never installed system-wide) and only these commands see
 # (DOCKER_CONFIG); docker-compose 1.29 when v2 cannot be had.
 DOCKERD_PIDFILE := $(CURDIR)/build/docker/dockerd.pid
 COMPOSE_CMD      = $${COMPOSE:-$$(config=$$(sh docker/compose-v2.sh ensure) \
@@ -180,8 +180,9 @@ up:
 	$(Q)compose="$(COMPOSE_CMD)" && echo "make up: $$compose up --build" && $$compose up --build
 
 # Removes the stack with its volumes (the counter too), the dangling build images, and the
-# dockerd that `make up` started, if any. compose 1.29 keeps the anonymous volumes of containers
-# it recreated (they are mounted by name then), so they are collected first and removed after.
+# dockerd that `make up` started, if any. Compose (1.29 and v2 alike) keeps the anonymous
+# volumes of containers it recreated (they are mounted by name then), so they are collected
+# first and removed after.
 down:
 	$(Q)if /usr/bin/docker version >/dev/null 2>&1; then \
 	    compose="$(COMPOSE_CMD)" && \

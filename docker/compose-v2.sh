@@ -4,7 +4,7 @@
 # docker-compose 1.29.
 #
 #   docker/compose-v2.sh ensure   make sure the plugin is there (fetching it when it is not:
-#                                 about 10 s), then print the DOCKER_CONFIG folder to use it;
+#                                 about 15 s), then print the DOCKER_CONFIG folder to use it;
 #                                 exit 1 with the reason on stderr when it cannot be had
 #   docker/compose-v2.sh dir      print that folder (whether or not the plugin is in it)
 #

@@ -577,17 +577,22 @@ def step_acl(stack):
         if not auth.startswith("-WRONGPASS"):
             problems.append(f"the default user answered {auth!r} to the app's password")
     check(not problems, "with the app's credentials:\n  " + "\n  ".join(problems))
-    master = stack.containers("redis-master")[0]
+    nodes, sentinels = data_nodes(stack), stack.containers("sentinel")
+    master = nodes[0]
     # DEBUG is refused before the ACL is asked (enable-debug-command no); the ACL refuses it too
     dryrun = stack.redis_cli(master, "ACL", "DRYRUN", "app", "DEBUG", "SLEEP", "0")
     check("no permissions to run the 'debug' command" in dryrun, f"ACL DRYRUN: {dryrun}")
     check(stack.redis_cli(master, "GET", "count").isdigit(), "the counter is gone")
     # the users file on a volume holds hashes, never a password
-    for cid in stack.containers("redis-master") + stack.containers("sentinel")[:1]:
+    for cid in (master, sentinels[0]):
         users = docker("exec", cid, "cat", "/data/users.acl")
         check(not any(p in users for p in stack.passwords.values()),
               f"{cid[:12]}: /data/users.acl holds a password")
-    reset_acl_logs(stack)
+    # from here on, a refusal in ACL LOG is a service's (step_acl_after)
+    for cid in nodes:
+        stack.redis_cli(cid, "ACL", "LOG", "RESET")
+    for cid in sentinels:
+        stack.redis_cli(cid, "ACL", "LOG", "RESET", sentinel=True)
     say(f"least privilege: from inside an app container, with its own credentials, "
         f"{len(APP_PROBES) - 2} commands refused on master, replica and Sentinel "
         f"(NOPERM; DEBUG before the ACL too), GET count and SENTINEL get-master-addr-by-name "
@@ -597,23 +602,18 @@ def step_acl(stack):
 
 
 def data_nodes(stack):
+    """redis-master first, then the replicas."""
     return stack.containers("redis-master") + stack.containers("redis-replica")
-
-
-def reset_acl_logs(stack):
-    for cid in data_nodes(stack):
-        stack.redis_cli(cid, "ACL", "LOG", "RESET")
-    for cid in stack.containers("sentinel"):
-        stack.redis_cli(cid, "ACL", "LOG", "RESET", sentinel=True)
 
 
 def step_acl_after(stack):
     """After failovers and restarts: every data node has the same users (a promoted replica
     and a demoted master kept theirs), and no service was refused anything (ACL LOG empty)."""
-    users = {cid: stack.redis_cli(cid, "ACL", "USERS").split() for cid in data_nodes(stack)}
+    nodes = data_nodes(stack)
+    users = {cid: stack.redis_cli(cid, "ACL", "USERS").split() for cid in nodes}
     check(all(sorted(u) == ["admin", "app", "default", "health", "replication", "sentinel"]
               for u in users.values()), f"users per data node: {users}")
-    logs = {cid: stack.redis_cli(cid, "ACL", "LOG") for cid in data_nodes(stack)}
+    logs = {cid: stack.redis_cli(cid, "ACL", "LOG") for cid in nodes}
     logs.update({cid: stack.redis_cli(cid, "ACL", "LOG", sentinel=True)
                  for cid in stack.containers("sentinel")})
     refused = {cid[:12]: log[:300] for cid, log in logs.items() if log.strip()}
