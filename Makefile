@@ -40,8 +40,8 @@ else
 Q := @
 endif
 
-.PHONY: all deps test unit integration check check-compose-file asan-check fuzz bench run format \
-        format-check install clean help up down test-compose test-browser
+.PHONY: all deps test unit integration check check-compose-file asan-check fuzz fuzz-merge \
+        bench run format format-check install clean help up down test-compose test-browser
 
 all: build/redisapp
 
@@ -91,32 +91,54 @@ check-compose-file:
 asan-check:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined check
 
-# Coverage-guided fuzzing (clang's libFuzzer, with ASan+UBSan) of the parsers of untrusted input:
-# request targets and static paths, UTF-8 and the escapers. FUZZ_SECONDS per target.
+# Coverage-guided fuzzing (clang's libFuzzer, with ASan+UBSan) of the parsers of untrusted input.
+# A target is tests/fuzz/fuzz_NAME.c plus the app sources on its line below: adding one is that
+# file and one line. Seeds are in tests/fuzz/corpus/NAME/; inputs found go to
+# build/fuzz/corpus_NAME/ (`make fuzz-merge` adds the new ones to the seeds). FUZZ_SECONDS per
+# target; a crash, a leak or a failed invariant fails the run and leaves build/fuzz/NAME-crash-*.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS := urlpath text
-fuzz_urlpath_SOURCES := app/urlpath.c
-fuzz_text_SOURCES := app/escape.c
-fuzz:
-	$(Q)mkdir -p build/fuzz
+FUZZ_CC      ?= clang
+build/fuzz/fuzz_urlpath:       app/urlpath.c
+build/fuzz/fuzz_text:          app/escape.c
+build/fuzz/fuzz_http_framing:  app/http_framing.c
+build/fuzz/fuzz_http_headers:  app/http_headers.c
+build/fuzz/fuzz_message_input: app/message_input.c app/escape.c app/urlpath.c
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+$(FUZZ_BINS): $(wildcard app/*.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $@"
+	$(Q)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iapp \
+	    $(filter %.c,$^) -o $@
+
+fuzz: $(FUZZ_BINS)
 	$(Q)for t in $(FUZZ_TARGETS); do \
-	    case $$t in urlpath) src="$(fuzz_urlpath_SOURCES)";; text) src="$(fuzz_text_SOURCES)";; esac; \
 	    echo "  FUZZ  $$t ($(FUZZ_SECONDS) s)"; \
-	    clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iapp \
-	        tests/fuzz/fuzz_$$t.c $$src -o build/fuzz/fuzz_$$t || exit 1; \
 	    mkdir -p build/fuzz/corpus_$$t; \
 	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	        build/fuzz/corpus_$$t tests/fuzz/corpus/$$t >build/fuzz/fuzz_$$t.log 2>&1 \
-	        || { tail -40 build/fuzz/fuzz_$$t.log; exit 1; }; \
+	        -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus_$$t tests/fuzz/corpus/$$t \
+	        >build/fuzz/fuzz_$$t.log 2>&1 || { tail -40 build/fuzz/fuzz_$$t.log; exit 1; }; \
+	done
+
+fuzz-merge: $(FUZZ_BINS)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    echo "  MERGE $$t"; \
+	    build/fuzz/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t build/fuzz/corpus_$$t \
+	        >build/fuzz/merge_$$t.log 2>&1 || { tail -20 build/fuzz/merge_$$t.log; exit 1; }; \
 	done
 
 # The README's test command: installs what is missing, then runs every test: unit and
-# integration tests optimised and under AddressSanitizer + UndefinedBehaviorSanitizer, the page
-# in headless chromium, and the Docker stack in a real engine.
+# integration tests optimised and under AddressSanitizer + UndefinedBehaviorSanitizer, a short
+# fuzzing run of every target, the page in headless chromium, and the Docker stack in a real
+# engine.
+TEST_FUZZ_SECONDS ?= 4
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check
 	$(Q)$(MAKE) --no-print-directory asan-check
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory test-browser
 	$(Q)$(MAKE) --no-print-directory test-compose
 	@echo "  all tests passed"
@@ -130,10 +152,10 @@ bench: build/redisapp
 
 # --- housekeeping -------------------------------------------------------------------------
 format:
-	$(Q)clang-format -i app/*.c app/*.h tests/unit/*.c tests/unit/*.h
+	$(Q)clang-format -i app/*.c app/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 format-check:
-	$(Q)clang-format --dry-run --Werror app/*.c app/*.h tests/unit/*.c tests/unit/*.h
+	$(Q)clang-format --dry-run --Werror app/*.c app/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 install: build/redisapp
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/redisapp/static
@@ -146,12 +168,13 @@ clean:
 help:
 	@echo "make            build build/redisapp"
 	@echo "make deps       install missing build and test packages (Debian)"
-	@echo "make test       deps, then every test: check, asan-check, test-browser, test-compose"
+	@echo "make test       deps, then every test: check, asan-check, fuzz, test-browser, test-compose"
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make check      unit + integration + check-compose-file (compose.yaml, no engine)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
-	@echo "make fuzz       libFuzzer runs on the request-target and text parsers (FUZZ_SECONDS=10)"
+	@echo "make fuzz       libFuzzer runs on every parser of client input (FUZZ_SECONDS=10 each)"
+	@echo "make fuzz-merge add the inputs make fuzz found to tests/fuzz/corpus/"
 	@echo "make run        start a local redis-server if none answers, then the server"
 	@echo "make bench      wrk benchmark beside nginx and redis-benchmark"
 	@echo "make format     clang-format the C sources"

@@ -19,6 +19,7 @@
 
 #include "app.h"
 #include "handlers.h"
+#include "http_headers.h"
 #include "store.h"
 #include "version.h"
 #include "worker.h"
@@ -72,34 +73,15 @@ static cJSON *redis_json(struct app *app, const char *role)
     return redis;
 }
 
-static bool is_hex_id(const char *s, size_t len)
-{
-    if (len != STORE_SESSION_ID_BYTES) return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
-    }
-    return true;
-}
-
 /* Finds a well-formed "sid" cookie. Returns true and copies it into `id`. */
 static bool session_from_cookie(const char *header, char id[STORE_SESSION_ID_BYTES + 1])
 {
-    const char *p = header;
+    const char *value = http_cookie_hex_value(header, SESSION_COOKIE, STORE_SESSION_ID_BYTES);
 
-    while (p != NULL && *p != '\0') {
-        size_t len;
-
-        p += strspn(p, " \t;");
-        len = strcspn(p, ";");
-        if (len > sizeof(SESSION_COOKIE) && strncmp(p, SESSION_COOKIE "=", 4) == 0 &&
-            is_hex_id(p + 4, len - 4)) {
-            memcpy(id, p + 4, STORE_SESSION_ID_BYTES);
-            id[STORE_SESSION_ID_BYTES] = '\0';
-            return true;
-        }
-        p += len;
-    }
-    return false;
+    if (value == NULL) return false;
+    memcpy(id, value, STORE_SESSION_ID_BYTES);
+    id[STORE_SESSION_ID_BYTES] = '\0';
+    return true;
 }
 
 /* 128 random bits from the kernel, in hex. */

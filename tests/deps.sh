@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
 redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium
-docker-compose"
+python3-h11 clang libclang-rt-dev docker-compose"
 # docker-compose (1.29) is also where `make check` finds the compose-spec schema it validates
 # compose.yaml with (and python3-jsonschema, python3-yaml, which it depends on)
 
