@@ -40,8 +40,9 @@ else
 Q := @
 endif
 
-.PHONY: all deps test unit integration check asan-check fuzz fuzz-merge bench run format \
-        format-check monitoring-rules install clean help up down test-compose test-browser
+.PHONY: all deps test unit integration check check-compose-file asan-check fuzz fuzz-merge \
+        bench run format format-check monitoring-rules install clean help up down test-compose \
+        test-browser
 
 all: build/redisapp
 
@@ -81,7 +82,12 @@ integration: $(BINARY)
 	$(Q)REDISAPP_BIN=$(CURDIR)/$(BINARY) $(PYTHON) -m unittest discover -s tests/integration \
 	    -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
 
-check: unit integration monitoring-rules
+check: unit integration check-compose-file monitoring-rules
+
+# compose.yaml against the compose-spec schema docker-compose 1.29 ships, and `config -q` of
+# compose 1.29 and v2 (when its plugin is under build/): no engine needed
+check-compose-file:
+	$(Q)$(PYTHON) tests/compose/check_compose_file.py
 
 # The monitoring profile's Prometheus config and alert rules: promtool's checks and the rules'
 # unit tests (docker/monitoring/alerts.test.yml).
@@ -176,6 +182,7 @@ help:
 	@echo "make test       deps, then every test: check, asan-check, fuzz, test-browser, test-compose"
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
+	@echo "make check      unit + integration + check-compose-file (compose.yaml, no engine)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
 	@echo "make fuzz       libFuzzer runs on every parser of client input (FUZZ_SECONDS=10 each)"
 	@echo "make fuzz-merge add the inputs make fuzz found to tests/fuzz/corpus/"
@@ -184,38 +191,46 @@ help:
 	@echo "make format     clang-format the C sources"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
 	@echo "make up         the Docker stack in the foreground (compose.yaml; starts dockerd if needed;"
+	@echo "                compose v2 from build/, fetched once, else docker-compose 1.29;"
 	@echo "                COMPOSE_PROFILES=monitoring adds Prometheus)"
 	@echo "make down       remove the Docker stack and its volumes; stop the dockerd make up started"
-	@echo "make test-compose  the Docker stack tested in a real engine (tests/compose/)"
+	@echo "make test-compose  the Docker stack tested in a real engine under compose v2 and 1.29"
 	@echo "make test-browser  the page (static/) in headless chromium (tests/browser/)"
 
 # --- the Docker stack (compose.yaml) -------------------------------------------------------
 # docker/engine.sh readies the engine exactly as the compose test does: Debian's docker.io,
 # docker-compose and debootstrap when missing, a dockerd when none answers (its PID goes to
 # build/docker/dockerd.pid, and `make down` stops it again), debian:bookworm-slim built with
-# debootstrap when absent. COMPOSE picks the compose command (default: docker-compose when
-# installed, else docker compose).
+# debootstrap when absent. COMPOSE picks the compose command; by default compose v2: Debian
+# trixie's plugin, which docker/compose-v2.sh keeps under build/docker-config (fetched once with
+# an apt state of its own, about 15 s; never installed system-wide) and only these commands see
+# (DOCKER_CONFIG); docker-compose 1.29 when v2 cannot be had.
 DOCKERD_PIDFILE := $(CURDIR)/build/docker/dockerd.pid
-COMPOSE_CMD      = $${COMPOSE:-$$(command -v docker-compose >/dev/null 2>&1 \
-                   && echo docker-compose || echo docker compose)}
+COMPOSE_CMD      = $${COMPOSE:-$$(config=$$(sh docker/compose-v2.sh ensure) \
+                   && echo "env DOCKER_CONFIG=$$config /usr/bin/docker compose" \
+                   || echo docker-compose)}
 
 up:
 	$(Q)sh docker/engine.sh ensure $(DOCKERD_PIDFILE)
-	$(Q)$(COMPOSE_CMD) up --build
+	$(Q)compose="$(COMPOSE_CMD)" && echo "make up: $$compose up --build" && $$compose up --build
 
 # Removes the stack with its volumes (the counter too), the dangling build images, and the
-# dockerd that `make up` started, if any. compose 1.29 keeps the anonymous volumes of containers
-# it recreated (they are mounted by name then), so they are collected first and removed after.
+# dockerd that `make up` started, if any. Compose (1.29 and v2 alike) keeps the anonymous
+# volumes of containers it recreated (they are mounted by name then), so they are collected
+# first and removed after.
 down:
 	$(Q)if /usr/bin/docker version >/dev/null 2>&1; then \
-	    volumes=$$($(COMPOSE_CMD) --profile monitoring ps -a -q | xargs -r /usr/bin/docker inspect -f \
+	    compose="$(COMPOSE_CMD)" && \
+	    volumes=$$($$compose --profile monitoring ps -a -q | xargs -r /usr/bin/docker inspect -f \
 	        '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}') && \
-	    $(COMPOSE_CMD) --profile monitoring down -v --remove-orphans && \
+	    $$compose --profile monitoring down -v --remove-orphans && \
 	    for v in $$volumes; do /usr/bin/docker volume rm $$v >/dev/null 2>&1 || true; done && \
 	    /usr/bin/docker image prune -f --filter label=org.redisapp.component >/dev/null; \
 	fi
 	$(Q)sh docker/engine.sh stop $(DOCKERD_PIDFILE)
 
+# the whole compose test under compose v2, then under docker-compose 1.29 (COMPOSE_VERSIONS=v1
+# for one of them)
 test-compose:
 	$(Q)$(PYTHON) tests/compose/test_compose.py
 

@@ -220,11 +220,20 @@ static void start_handshake(struct redis_pipe *pipe)
 
     pipe->state = PIPE_HANDSHAKE;
     if (pipe->settings.password != NULL && pipe->settings.password[0] != '\0') {
-        const char *argv[2] = {"AUTH", pipe->settings.password};
-        size_t argv_len[2] = {4, strlen(pipe->settings.password)};
+        /* AUTH password, or AUTH username password for an ACL user */
+        const char *argv[3] = {"AUTH"};
+        size_t argv_len[3] = {4};
+        int argc = 1;
         char *cmd = NULL;
-        int len = redisFormatCommandArgv(&cmd, 2, argv, argv_len);
+        int len;
 
+        if (pipe->settings.username != NULL && pipe->settings.username[0] != '\0') {
+            argv[argc] = pipe->settings.username;
+            argv_len[argc++] = strlen(pipe->settings.username);
+        }
+        argv[argc] = pipe->settings.password;
+        argv_len[argc++] = strlen(pipe->settings.password);
+        len = redisFormatCommandArgv(&cmd, argc, argv, argv_len);
         if (len < 0) {
             pipe_fail(pipe, "cannot format AUTH");
             return;
@@ -237,13 +246,24 @@ static void start_handshake(struct redis_pipe *pipe)
 }
 
 /* Turns Redis's answer to AUTH or PING into a cause a person can act on. */
-static const char *explain_handshake_error(const char *error)
+static const char *explain_handshake_error(const struct redis_pipe *pipe, const char *error)
 {
+    bool with_user = pipe->settings.username != NULL && pipe->settings.username[0] != '\0';
+    bool refused = strncmp(error, "WRONGPASS", 9) == 0 ||
+                   strstr(error, "invalid password") != NULL ||
+                   strstr(error, "invalid username-password") != NULL;
+
     if (strncmp(error, "NOAUTH", 6) == 0)
         return "Redis requires a password: set --redis-password / REDIS_PASSWORD";
-    if (strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL ||
-        strstr(error, "invalid username-password") != NULL)
+    /* Redis does not tell a wrong username from a wrong password, on purpose */
+    if (refused && with_user)
+        return "Redis refused the username or password (WRONGPASS): check --redis-username / "
+               "REDIS_USERNAME and --redis-password / REDIS_PASSWORD";
+    if (refused)
         return "Redis refused the password (WRONGPASS): check --redis-password / REDIS_PASSWORD";
+    if (strncmp(error, "NOPERM", 6) == 0)
+        return "the Redis user may not run PING (NOPERM): its ACL must allow every command the "
+               "app sends";
     if (strstr(error, "without any password configured") != NULL)
         return "a password is set but Redis has none: unset --redis-password / REDIS_PASSWORD";
     if (strncmp(error, "LOADING", 7) == 0) return "Redis is loading its dataset";
@@ -258,7 +278,7 @@ static void handshake_reply(void *arg, struct redisReply *reply)
 
     if (reply == NULL) return; /* the pipe failed; it has logged why */
     if (reply->type == REDIS_REPLY_ERROR) {
-        explained = explain_handshake_error(reply->str);
+        explained = explain_handshake_error(pipe, reply->str);
         if (explained != NULL)
             snprintf(cause, sizeof(cause), "%s", explained);
         else

@@ -26,6 +26,7 @@ typedef void (*redis_reply_fn)(void *arg, struct redisReply *reply);
 
 struct redis_pipe_settings {
     int timeout_ms;       /* connect, handshake and every command */
+    const char *username; /* borrowed for the pipe's life; "" or NULL: AUTH password alone */
     const char *password; /* borrowed for the pipe's life; "" or NULL: no AUTH */
     const char *name;     /* for log lines, e.g. "worker 1" */
     bool optional;        /* a replica for reads: having none is normal, not an outage */

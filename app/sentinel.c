@@ -47,6 +47,14 @@ struct answer {
     struct ack_view view;
 };
 
+/* The credentials for one kind of server, and the settings a person would fix. */
+struct credentials {
+    const char *username;         /* "": AUTH with the password alone */
+    const char *password;         /* "": no AUTH */
+    const char *username_setting; /* "--x-username / X_USERNAME" */
+    const char *password_setting;
+};
+
 /* A connection for ROLE checks, kept across checks while its address stays the same. */
 struct role_probe {
     redisContext *ctx;
@@ -56,6 +64,8 @@ struct role_probe {
 
 struct sentinel_client {
     const struct config *cfg;
+    struct credentials sentinel_auth; /* to the Sentinels */
+    struct credentials data_auth;     /* to the data nodes (ROLE) */
     struct redis_target *master_target;
     struct redis_target *replica_target;
     struct topology *topology;
@@ -120,34 +130,44 @@ static void describe_failure(const redisContext *c, int timeout_ms, char *why, s
         snprintf(why, why_size, "%s", c->errstr[0] ? c->errstr : "no reply");
 }
 
-/* Explains an AUTH/NOAUTH error for a person. `setting` names the password option. */
-static void explain_auth_error(const char *error, const char *setting, char *why, size_t why_size)
+/* Explains an AUTH/NOAUTH error for a person, naming the settings to fix. */
+static void explain_auth_error(const char *error, const struct credentials *auth, char *why,
+                               size_t why_size)
 {
+    bool refused = strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL;
+
     if (strncmp(error, "NOAUTH", 6) == 0)
-        snprintf(why, why_size, "requires a password: set %s", setting);
-    else if (strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL)
-        snprintf(why, why_size, "refused the password (WRONGPASS): check %s", setting);
+        snprintf(why, why_size, "requires a password: set %s", auth->password_setting);
+    else if (refused && auth->username[0] != '\0') /* Redis does not say which was wrong */
+        snprintf(why, why_size, "refused the username or password (WRONGPASS): check %s and %s",
+                 auth->username_setting, auth->password_setting);
+    else if (refused)
+        snprintf(why, why_size, "refused the password (WRONGPASS): check %s",
+                 auth->password_setting);
     else if (strstr(error, "without any password configured") != NULL)
-        snprintf(why, why_size, "has no password, but one was given: unset %s", setting);
+        snprintf(why, why_size, "has no password, but one was given: unset %s",
+                 auth->password_setting);
     else
         snprintf(why, why_size, "%s", error);
 }
 
-/* Sends AUTH when a password is set. Returns 0, or -1 with the reason. */
-static int authenticate(redisContext *c, const char *password, const char *setting, char *why,
-                        size_t why_size)
+/* Sends AUTH [username] password when a password is set. Returns 0, or -1 with the reason. */
+static int authenticate(redisContext *c, const struct credentials *auth, char *why, size_t why_size)
 {
     redisReply *r;
     int rc = 0;
 
-    if (password[0] == '\0') return 0;
-    r = redisCommand(c, "AUTH %s", password);
+    if (auth->password[0] == '\0') return 0;
+    if (auth->username[0] != '\0')
+        r = redisCommand(c, "AUTH %s %s", auth->username, auth->password);
+    else
+        r = redisCommand(c, "AUTH %s", auth->password);
     if (r == NULL) {
         snprintf(why, why_size, "AUTH: %s", c->errstr);
         return -1;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, setting, why, why_size);
+        explain_auth_error(r->str, auth, why, why_size);
         rc = -1;
     }
     freeReplyObject(r);
@@ -173,9 +193,7 @@ static bool node_connect(struct sentinel_client *sc, struct sentinel_node *node,
         node_down(node, why, now);
         return false;
     }
-    if (authenticate(node->ctx, sc->cfg->sentinel_password,
-                     "--sentinel-password / REDIS_SENTINEL_PASSWORD", auth_why,
-                     sizeof(auth_why)) != 0) {
+    if (authenticate(node->ctx, &sc->sentinel_auth, auth_why, sizeof(auth_why)) != 0) {
         node_down(node, auth_why, now);
         return false;
     }
@@ -207,8 +225,7 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
         goto done;
     }
     if (addr->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(addr->str, "--sentinel-password / REDIS_SENTINEL_PASSWORD", why,
-                           sizeof(why));
+        explain_auth_error(addr->str, &sc->sentinel_auth, why, sizeof(why));
         node_down(node, why, now);
         goto done;
     }
@@ -318,8 +335,7 @@ static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *pro
         }
         snprintf(probe->ip, sizeof(probe->ip), "%s", ip);
         probe->port = port;
-        if (authenticate(probe->ctx, sc->cfg->redis_password, "--redis-password / REDIS_PASSWORD",
-                         reason, sizeof(reason)) != 0) {
+        if (authenticate(probe->ctx, &sc->data_auth, reason, sizeof(reason)) != 0) {
             snprintf(why, why_size, "%s", reason);
             probe_close(probe);
             return NULL;
@@ -335,7 +351,7 @@ static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *pro
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, "--redis-password / REDIS_PASSWORD", why, why_size);
+        explain_auth_error(r->str, &sc->data_auth, why, why_size);
         freeReplyObject(r);
         probe_close(probe);
         return NULL;
@@ -770,8 +786,7 @@ static void ensure_subscription(struct sentinel_client *sc)
         if (node->ctx == NULL) continue; /* only Sentinels that answer now */
         c = connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         if (c == NULL) continue;
-        if (authenticate(c, sc->cfg->sentinel_password, "--sentinel-password", why, sizeof(why)) !=
-            0) {
+        if (authenticate(c, &sc->sentinel_auth, why, sizeof(why)) != 0) {
             redisFree(c);
             continue;
         }
@@ -837,6 +852,18 @@ struct sentinel_client *sentinel_client_new(const struct config *cfg, struct red
     struct sentinel_client *sc = xcalloc(1, sizeof(*sc));
 
     sc->cfg = cfg;
+    sc->sentinel_auth = (struct credentials){
+        .username = cfg->sentinel_username,
+        .password = cfg->sentinel_password,
+        .username_setting = "--sentinel-username / REDIS_SENTINEL_USERNAME",
+        .password_setting = "--sentinel-password / REDIS_SENTINEL_PASSWORD",
+    };
+    sc->data_auth = (struct credentials){
+        .username = cfg->redis_username,
+        .password = cfg->redis_password,
+        .username_setting = "--redis-username / REDIS_USERNAME",
+        .password_setting = "--redis-password / REDIS_PASSWORD",
+    };
     sc->topology = topology;
     sc->master_target = master;
     sc->replica_target = replica;

@@ -5,7 +5,10 @@ set -eu
 
 PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
 redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 procps chromium
-python3-h11 clang libclang-rt-dev nftables iproute2"
+python3-h11 clang libclang-rt-dev nftables iproute2 docker-compose prometheus"
+# docker-compose (1.29) is also where `make check` finds the compose-spec schema it validates
+# compose.yaml with (and python3-jsonschema, python3-yaml, which it depends on); prometheus
+# brings promtool, which checks the monitoring profile's config and alert rules
 
 missing=""
 for package in $PACKAGES; do

@@ -1,26 +1,33 @@
 #!/usr/bin/python3
-"""The compose stack (compose.yaml) in a real Docker engine, proven through HAProxy.
+"""The compose stack (compose.yaml) in a real Docker engine, proven through HAProxy, under
+compose v2 and under docker-compose 1.29, one after the other.
 
-Makes sure an engine runs (docker/engine.sh: packages, dockerd, the debootstrap base image),
-then, with a unique project name, free ports and random passwords: `up --build`; every
-container healthy; the counter increments; /query/ answers come from 2 instances; the stats
-page and /metrics need credentials; an HAProxy reload loses no request; `--scale app=3` brings a third instance into rotation;
-pausing the master fails over with only 200s and prompt 503s and values that never go
-backwards, and the old master rejoins as a replica; the monitoring profile's Prometheus scrapes
-every app instance (also the one scaled in), HAProxy and every Redis node, sees the requests and
-the failover, and its FailoverFollowed alert fires; restarting the demoted node keeps it a
-replica; restarting the current master loses no data; scaling down and stopping app
-instances under steady clients loses no request; with two instances again, cutting the master's
-container off the network for 10 s loses no acknowledged value. Prints the timings and image
-sizes.
+Makes sure an engine runs (docker/engine.sh: packages, dockerd, the debootstrap base image) and
+compose v2 is there (docker/compose-v2.sh: trixie's plugin under build/), checks compose.yaml
+without the engine (check_compose_file.py), then for each compose version, with a unique
+project name, free ports and a random password for every Redis user, the monitoring profile
+on: `up --build`; every container healthy; the counter increments; from inside an app
+container, with the app's own credentials, everything but the app's job is refused (NOPERM) on
+the data nodes and the Sentinels, and the `default` user takes no password; /query/ answers
+come from 2 instances; the stats page and HAProxy's /metrics need credentials; an HAProxy
+reload loses no request; `--scale app=3` brings a third instance into rotation; Prometheus
+scrapes every app instance (also the one scaled in), HAProxy and every Redis node, and counts
+the pings; pausing the master fails over with only 200s and prompt 503s and values that never
+go backwards, the old master rejoins as a replica, and Prometheus saw the failover and fired
+FailoverFollowed; restarting the demoted node keeps it a replica; restarting the current master
+loses no data; scaling down and stopping app instances under steady clients loses no request;
+with two instances again, cutting the master's container off the network for 10 s loses no
+acknowledged value; all data nodes still have the same users and no service was refused
+anything (ACL LOG). Prints the timings per version and the image sizes.
 
 Always tears down (`down -v --remove-orphans`, dangling build images) and stops only what it
 started: the dockerd, when docker/engine.sh started one for it.
 
 Run: `make test-compose` (or /usr/bin/python3 tests/compose/test_compose.py) as root.
-Environment: COMPOSE (the compose command, e.g. "docker compose"; default docker-compose when
-installed), COMPOSE_TEST_CLIENTS (steady clients, default 4), REDISAPP_TAG (the images' tag,
-default latest).
+Environment: COMPOSE_VERSIONS (default "v2 v1": the versions to run, in order), COMPOSE (one
+compose command to run instead, e.g. "docker-compose"), COMPOSE_TEST_CLIENTS (steady clients,
+default 4), COMPOSE_TEST_PROJECT (the projects' name prefix, default redisapptest),
+REDISAPP_TAG (the images' tag, default latest).
 """
 import base64
 import http.client
@@ -40,6 +47,8 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
+COMPOSE_V2 = os.path.join(ROOT, "docker", "compose-v2.sh")
+CHECK_FILE = os.path.join(ROOT, "tests", "compose", "check_compose_file.py")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 # REDISAPP_TAG: the images' tag (compose.yaml), so checkouts tested side by side on one engine
 # never run each other's images
@@ -48,6 +57,12 @@ IMAGES = [f"redisapp/{name}:{TAG}" for name in ("app", "redis", "haproxy", "moni
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "debian:bookworm-slim")
 MASTER_NAME = "mymaster"
 CLIENTS = int(os.environ.get("COMPOSE_TEST_CLIENTS", "4"))
+# `up -d` + these + app=N app scales the app alone, as README says: without --no-deps both
+# compose versions wait for every dependency to be healthy (and fail when one is not, as a
+# replica is during a failover); without --no-recreate, v2 recreates the running instances
+SCALE_APP = ["--no-deps", "--no-recreate", "--scale"]
+# the compose projects' names start with this (then pid, version, random)
+PROJECT_PREFIX = os.environ.get("COMPOSE_TEST_PROJECT", "redisapptest")
 # a 503 must come at once or within the app's Redis deadline (1 s), plus HAProxy's retries
 PROMPT_S = 3.0
 PACE_S = 0.005  # pause between one client's requests
@@ -112,12 +127,36 @@ def docker(*args, timeout=60, check_rc=True):
     return run([DOCKER, *args], timeout=timeout, check_rc=check_rc).strip()
 
 
-def compose_command():
+class Compose:
+    """One compose implementation: its command, and the environment it needs."""
+
+    def __init__(self, label, argv, env=None):
+        self.label = label
+        self.argv = argv
+        self.env = env or {}
+
+    def version(self):
+        out = run([*self.argv, "version"], env=dict(os.environ, **self.env), timeout=60,
+                  stderr_to_stdout=True)
+        return out.strip().splitlines()[0]
+
+
+def compose_versions():
+    """The compose implementations to test, in order: COMPOSE (one command) or COMPOSE_VERSIONS
+    (v2: trixie's plugin under build/, fetched when missing; v1: docker-compose 1.29)."""
     if os.environ.get("COMPOSE"):
-        return shlex.split(os.environ["COMPOSE"])
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return [DOCKER, "compose"]
+        return [Compose("custom", shlex.split(os.environ["COMPOSE"]))]
+    versions = []
+    for name in os.environ.get("COMPOSE_VERSIONS", "v2 v1").split():
+        if name == "v2":
+            config = run(["sh", COMPOSE_V2, "ensure"], timeout=300).strip()
+            versions.append(Compose("v2", [DOCKER, "compose"], {"DOCKER_CONFIG": config}))
+        elif name == "v1":
+            check(shutil.which("docker-compose"), "docker-compose (1.29) is not installed")
+            versions.append(Compose("v1", ["docker-compose"]))
+        else:
+            raise TestFailure(f"COMPOSE_VERSIONS: unknown version '{name}' (v2, v1)")
+    return versions
 
 
 # --- HTTP clients ---------------------------------------------------------------------------
@@ -256,9 +295,16 @@ def summary(records):
 
 # --- the stack ------------------------------------------------------------------------------
 
+# every Redis user's password variable (compose.yaml), with the user it belongs to
+PASSWORD_VARIABLES = ["REDIS_ADMIN_PASSWORD", "REDIS_APP_PASSWORD", "REDIS_REPLICATION_PASSWORD",
+                      "REDIS_SENTINEL_USER_PASSWORD", "HEALTH_PASSWORD", "SENTINEL_ADMIN_PASSWORD",
+                      "SENTINEL_APP_PASSWORD", "SENTINEL_PEER_PASSWORD",
+                      "REDIS_EXPORTER_PASSWORD"]
+
+
 class Stack:
-    def __init__(self, workdir):
-        self.project = f"redisapptest{os.getpid()}{secrets.token_hex(2)}"
+    def __init__(self, workdir, compose):
+        self.project = f"{PROJECT_PREFIX}{os.getpid()}{compose.label}{secrets.token_hex(2)}"
         self.http_port = free_port()
         self.stats_port = free_port()
         while self.stats_port == self.http_port:
@@ -266,18 +312,15 @@ class Stack:
         self.prometheus_port = free_port()
         while self.prometheus_port in (self.http_port, self.stats_port):
             self.prometheus_port = free_port()
-        self.redis_password = "r-" + secrets.token_hex(8)
-        self.sentinel_password = "s-" + secrets.token_hex(8)
+        self.passwords = {name: "p-" + secrets.token_hex(8) for name in PASSWORD_VARIABLES}
         self.stats_password = "h-" + secrets.token_hex(8)
         self.env = dict(os.environ, HTTP_PORT=str(self.http_port),
                         STATS_PORT=str(self.stats_port),
-                        PROMETHEUS_PORT=str(self.prometheus_port),
-                        REDIS_PASSWORD=self.redis_password,
-                        SENTINEL_PASSWORD=self.sentinel_password, STATS_USER="admin",
-                        STATS_PASSWORD=self.stats_password)
+                        PROMETHEUS_PORT=str(self.prometheus_port), STATS_USER="admin",
+                        STATS_PASSWORD=self.stats_password, **self.passwords, **compose.env)
         self.env.pop("COMPOSE_PROJECT_NAME", None)
-        self.compose_cmd = compose_command()
-        self.log = open(os.path.join(workdir, "compose.log"), "w")
+        self.compose_cmd = compose.argv
+        self.log = open(os.path.join(workdir, f"compose-{compose.label}.log"), "w")
         self.log_path = self.log.name
 
     def compose(self, *args, timeout=600, check_rc=True, new_session=False):
@@ -325,10 +368,12 @@ class Stack:
         return self.inspect(cid, "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}")
 
     def redis_cli(self, cid, *args, sentinel=False, timeout=10):
-        password = self.sentinel_password if sentinel else self.redis_password
+        """redis-cli in the container, as the operator (`admin`)."""
+        password = self.passwords["SENTINEL_ADMIN_PASSWORD" if sentinel else
+                                  "REDIS_ADMIN_PASSWORD"]
         port = "26379" if sentinel else "6379"
-        return docker("exec", "-e", f"REDISCLI_AUTH={password}", cid, "redis-cli", "-p", port,
-                      *args, timeout=timeout)
+        return docker("exec", "-e", f"REDISCLI_AUTH={password}", cid, "redis-cli", "--user",
+                      "admin", "-p", port, *args, timeout=timeout)
 
     def info(self, cid, section="replication"):
         out = self.redis_cli(cid, "INFO", section)
@@ -443,6 +488,167 @@ def step_counter(stack):
     say(f"counter increments: {values}")
 
 
+# --- least privilege: what the app's credentials can do, tried from inside an app container ---
+
+# A RESP client in bash (the app image has bash and no redis-cli): `try HOST PORT USER PASSWORD
+# COMMAND...` opens a connection, sends AUTH (USER may be empty: AUTH PASSWORD), then the
+# command, and prints the two replies' first lines, tab-separated. The credentials are the
+# container's own, from its environment (or the *_FILE it names).
+PROBE_PRELUDE = r"""
+set -u
+user=${REDIS_USERNAME:-}
+pass=${REDIS_PASSWORD:-$(head -n 1 "${REDIS_PASSWORD_FILE:-/dev/null}")}
+suser=${REDIS_SENTINEL_USERNAME:-}
+spass=${REDIS_SENTINEL_PASSWORD:-$(head -n 1 "${REDIS_SENTINEL_PASSWORD_FILE:-/dev/null}")}
+send() {
+    local a
+    printf '*%d\r\n' $#
+    for a in "$@"; do printf '$%d\r\n%s\r\n' "${#a}" "$a"; done
+}
+reply() {
+    local line data
+    IFS= read -r -t 5 line <&3 || { echo "(no reply)"; return; }
+    line=${line%$'\r'}
+    case $line in
+    '$-1') echo "(nil)" ;;
+    '$'*) IFS= read -r -t 5 data <&3; echo "${data%$'\r'}" ;;
+    *) echo "$line" ;;
+    esac
+}
+try() {
+    local host=$1 port=$2 u=$3 p=$4 auth out
+    shift 4
+    if ! exec 3<>"/dev/tcp/$host/$port"; then echo "(cannot connect)"; return; fi
+    if [ -n "$u" ]; then send AUTH "$u" "$p" >&3; else send AUTH "$p" >&3; fi
+    auth=$(reply)
+    send "$@" >&3
+    out=$(reply)
+    exec 3<&-
+    printf '%s\t%s\n' "$auth" "$out"
+}
+"""
+DEBUG_NOT_ALLOWED = "ERR DEBUG command not allowed"  # enable-debug-command no: before any ACL
+# (where, command, expected): where is the service name and port seen from the app container;
+# expected is "ok" (no error), "NOPERM", or the start of the error expected
+APP_PROBES = [
+    (("redis-master", 6379), ("GET", "count"), "ok"),
+    (("redis-master", 6379), ("FLUSHALL",), "NOPERM"),
+    (("redis-master", 6379), ("CONFIG", "SET", "maxmemory", "1"), "NOPERM"),
+    (("redis-master", 6379), ("KEYS", "*"), "NOPERM"),
+    (("redis-master", 6379), ("DEBUG", "SLEEP", "0"), DEBUG_NOT_ALLOWED),
+    (("redis-master", 6379), ("SHUTDOWN", "NOSAVE"), "NOPERM"),
+    (("redis-master", 6379), ("REPLICAOF", "NO", "ONE"), "NOPERM"),
+    (("redis-master", 6379), ("ACL", "LIST"), "NOPERM"),
+    (("redis-master", 6379), ("SET", "not-the-apps", "1"), "NOPERM"),
+    (("redis-master", 6379), ("GET", "not-the-apps"), "NOPERM"),
+    (("redis-master", 6379), ("DEL", "count"), "NOPERM"),
+    (("redis-master", 6379), ("EXPIRE", "count", "1"), "NOPERM"),
+    (("redis-master", 6379), ("CLIENT", "KILL", "TYPE", "normal"), "NOPERM"),
+    (("redis-master", 6379), ("MONITOR",), "NOPERM"),
+    (("redis-master", 6379), ("EVAL", "return redis.call('FLUSHALL')", "0"),
+     "ERR The user executing the script can't run this command"),
+    (("redis-replica", 6379), ("REPLICAOF", "NO", "ONE"), "NOPERM"),
+    (("redis-replica", 6379), ("SHUTDOWN", "NOSAVE"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"), "ok"),
+    (("sentinel", 26379), ("SENTINEL", "FAILOVER", "mymaster"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "SET", "mymaster", "quorum", "1"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "REMOVE", "mymaster"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "MONITOR", "x", "127.0.0.1", "1", "1"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "RESET", "*"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "CONFIG", "SET", "resolve-hostnames", "no"), "NOPERM"),
+    (("sentinel", 26379), ("SHUTDOWN",), "NOPERM"),
+    (("sentinel", 26379), ("ACL", "LIST"), "NOPERM"),
+]
+
+
+def probe_from_app(stack, cid, probes):
+    """Runs `try` lines in the app container; returns the (auth reply, reply) of each."""
+    lines = [PROBE_PRELUDE]
+    for (host, port), command, credentials in probes:
+        lines.append(f"try {host} {port} {credentials} "
+                     + " ".join(shlex.quote(a) for a in command))
+    result = subprocess.run([DOCKER, "exec", "-i", cid, "bash", "-s"], input="\n".join(lines),
+                            text=True, capture_output=True, timeout=120)
+    check(result.returncode == 0, f"probe in {cid[:12]} exited {result.returncode}: "
+                                  f"{result.stderr.strip()[-500:]}")
+    out = [line.split("\t", 1) for line in result.stdout.splitlines()]
+    check(len(out) == len(probes) and all(len(o) == 2 for o in out),
+          f"probe output: {result.stdout!r} {result.stderr!r}")
+    return out
+
+
+def step_acl(stack):
+    """The app's credentials, taken from inside an app container, do the app's job only."""
+    app = stack.containers("app")[0]
+    env = docker("exec", app, "env").splitlines()
+    held = {name for name, value in stack.passwords.items()
+            if any(line.split("=", 1)[1:] == [value] for line in env)}
+    check(held == {"REDIS_APP_PASSWORD", "SENTINEL_APP_PASSWORD"},
+          f"the app container holds the passwords of {sorted(held)}")
+    probes = [(where, command, '"$user" "$pass"' if where[1] == 6379 else '"$suser" "$spass"')
+              for where, command, _ in APP_PROBES]
+    # the `default` user takes no password: not the app's, given alone or with the name
+    probes += [(("redis-master", 6379), ("PING",), '"" "$pass"'),
+               (("redis-master", 6379), ("PING",), 'default "$pass"'),
+               (("sentinel", 26379), ("PING",), '"" "$spass"')]
+    answers = probe_from_app(stack, app, probes)
+    problems, table = [], []
+    for (where, command, expected), (auth, reply) in zip(APP_PROBES, answers):
+        good = auth == "+OK" and (
+            not reply.startswith("-") if expected == "ok" else reply[1:].startswith(expected))
+        table.append(f"{where[0]}:{where[1]} {' '.join(command)} -> {reply[:60]}")
+        if not good:
+            problems.append(f"{where[0]} {' '.join(command)}: auth {auth!r}, reply {reply!r}")
+    for auth, _ in answers[len(APP_PROBES):]:
+        if not auth.startswith("-WRONGPASS"):
+            problems.append(f"the default user answered {auth!r} to the app's password")
+    check(not problems, "with the app's credentials:\n  " + "\n  ".join(problems))
+    nodes, sentinels = data_nodes(stack), stack.containers("sentinel")
+    master = nodes[0]
+    # DEBUG is refused before the ACL is asked (enable-debug-command no); the ACL refuses it too
+    dryrun = stack.redis_cli(master, "ACL", "DRYRUN", "app", "DEBUG", "SLEEP", "0")
+    check("no permissions to run the 'debug' command" in dryrun, f"ACL DRYRUN: {dryrun}")
+    check(stack.redis_cli(master, "GET", "count").isdigit(), "the counter is gone")
+    # the users file on a volume holds hashes, never a password
+    for cid in (master, sentinels[0]):
+        users = docker("exec", cid, "cat", "/data/users.acl")
+        check(not any(p in users for p in stack.passwords.values()),
+              f"{cid[:12]}: /data/users.acl holds a password")
+    # from here on, a refusal in ACL LOG is a service's (step_acl_after)
+    for cid in nodes:
+        stack.redis_cli(cid, "ACL", "LOG", "RESET")
+    for cid in sentinels:
+        stack.redis_cli(cid, "ACL", "LOG", "RESET", sentinel=True)
+    say(f"least privilege: from inside an app container, with its own credentials, "
+        f"{len(APP_PROBES) - 2} commands refused on master, replica and Sentinel "
+        f"(NOPERM; DEBUG before the ACL too), GET count and SENTINEL get-master-addr-by-name "
+        f"allowed; `default` takes no password; users.acl holds hashes only")
+    if os.environ.get("COMPOSE_TEST_VERBOSE"):
+        print("\n".join(table), flush=True)
+
+
+def data_nodes(stack):
+    """redis-master first, then the replicas."""
+    return stack.containers("redis-master") + stack.containers("redis-replica")
+
+
+def step_acl_after(stack):
+    """After failovers and restarts: every data node has the same users (a promoted replica
+    and a demoted master kept theirs), and no service was refused anything (ACL LOG empty)."""
+    nodes = data_nodes(stack)
+    users = {cid: stack.redis_cli(cid, "ACL", "USERS").split() for cid in nodes}
+    check(all(sorted(u) == ["admin", "app", "default", "exporter", "health", "replication",
+                            "sentinel"]
+              for u in users.values()), f"users per data node: {users}")
+    logs = {cid: stack.redis_cli(cid, "ACL", "LOG") for cid in nodes}
+    logs.update({cid: stack.redis_cli(cid, "ACL", "LOG", sentinel=True)
+                 for cid in stack.containers("sentinel")})
+    refused = {cid[:12]: log[:300] for cid, log in logs.items() if log.strip()}
+    check(not refused, f"ACL LOG entries (a service was refused something): {refused}")
+    say("after failover and restarts: the same 7 users on every data node; ACL LOG empty on "
+        "every node and Sentinel (no service was refused anything)")
+
+
 def query_instances(port, tries):
     names = set()
     for _ in range(tries):
@@ -539,7 +745,7 @@ def step_reload(stack, reloads=3):
 def step_scale_up(stack, timings):
     before = {stack.hostname(c) for c in stack.containers("app")}
     start = time.monotonic()
-    stack.compose("up", "-d", "--scale", "app=3", timeout=300)
+    stack.compose("up", "-d", *SCALE_APP, "app=3", "app", timeout=300)
     returned = time.monotonic()
     timings["scale to 3 (compose returned)"] = returned - start
     after = {stack.hostname(c) for c in stack.containers("app")}
@@ -714,7 +920,7 @@ def step_stop_apps(stack, timings):
     with SteadyClients(stack.http_port) as clients:
         time.sleep(1)
         start = time.monotonic()
-        stack.compose("up", "-d", "--scale", "app=2", timeout=120)
+        stack.compose("up", "-d", *SCALE_APP, "app=2", "app", timeout=120)
         timings["scale down 3 -> 2 (compose returned)"] = time.monotonic() - start
         time.sleep(1)
         victim = stack.containers("app")[0]
@@ -760,7 +966,7 @@ def step_partition(stack, timings):
     about 10 s (docker network disconnect), then reconnected under the same names. Clients
     record every answer: only 200s and prompt 503s, values strictly increasing per client, none
     acknowledged twice, and the count on the final master at least every value shown."""
-    stack.compose("up", "-d", "--scale", "app=2", timeout=300)
+    stack.compose("up", "-d", *SCALE_APP, "app=2", "app", timeout=300)
     wait_until(lambda: len(query_instances(stack.http_port, 6)) == 2, 90,
                "two app instances in rotation", interval=0.5)
     wait_until(lambda: stack_settled(stack), 90, "a settled stack before the partition")
@@ -815,29 +1021,70 @@ def image_sizes():
 
 # --- main -----------------------------------------------------------------------------------
 
-def main():
-    workdir = tempfile.mkdtemp(prefix="redisapp-compose-")
-    pidfile = os.path.join(workdir, "dockerd.pid")
-    timings = {}
-    stack = None
-    failed = True
+def on_signal(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
-    def on_signal(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+
+def catch_signals():
     # SIGINT too: a shell that starts us in the background leaves it ignored
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
 
+
+def ignore_signals():
+    """For cleanups that must run to their end: no second Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def tear_down(stack, failed, timings):
+    """`down -v`, then checks nothing of the project is left. Returns whether anything failed."""
+    if failed:
+        stack.dump_diagnostics()
+    start = time.monotonic()
     try:
-        start = time.monotonic()
-        run(["sh", ENGINE, "ensure", pidfile], timeout=900)
-        timings["engine ready (packages, dockerd, base image)"] = time.monotonic() - start
-        if os.path.exists(pidfile):
-            say(f"started dockerd (pid {open(pidfile).read().strip()}) for this test")
-        stack = Stack(workdir)
+        # a paused container cannot be stopped (an interrupt may have come mid-pause)
+        paused = docker("ps", "-q", "--filter", "status=paused", "--filter",
+                        f"label=com.docker.compose.project={stack.project}")
+        if paused:
+            docker("unpause", *paused.split())
+        volumes = stack.volumes()
+        stack.compose("down", "-v", "--remove-orphans", "-t", "20", timeout=300,
+                      new_session=True)
+        timings["down -v"] = time.monotonic() - start
+        existing = set(docker("volume", "ls", "-q").split())
+        left = [v for v in volumes if v in existing]
+        if left:
+            docker("volume", "rm", *left, check_rc=False)
+            raise TestFailure(f"volumes left after down -v: {left}")
+    except Exception as err:
+        failed = True
+        say(f"FAIL: down: {err}")
+    left = stack.all_containers()
+    if left:
+        failed = True
+        say(f"FAIL: containers left after down: {left}")
+    stack.log.close()
+    if not failed:
+        os.unlink(stack.log_path)
+    else:
+        say(f"compose output kept in {stack.log_path}")
+    return failed
+
+
+def run_version(workdir, compose, timings):
+    """The whole stack test under one compose implementation, torn down whatever happens.
+    Returns True when it passed; an interrupt is passed on after the teardown."""
+    stack = None
+    failed = True
+    catch_signals()
+    try:
+        say(f"=== compose {compose.label}: {compose.version()} ({' '.join(compose.argv)})")
+        stack = Stack(workdir, compose)
         step_up(stack, timings)
         step_layout(stack)
         step_counter(stack)
+        step_acl(stack)
         step_instances(stack)
         step_stats(stack)
         step_reload(stack)
@@ -849,7 +1096,68 @@ def main():
         step_restart_master(stack, master, timings)
         step_stop_apps(stack, timings)
         step_partition(stack, timings)
+        step_acl_after(stack)
         failed = False
+    except TestFailure as err:
+        say(f"FAIL: {err}")
+    except KeyboardInterrupt:
+        ignore_signals()
+        if stack is not None:
+            tear_down(stack, True, timings)
+        raise
+    except Exception:
+        import traceback
+        traceback.print_exc()
+    ignore_signals()
+    if stack is not None:
+        failed = tear_down(stack, failed, timings)
+    say(f"=== compose {compose.label}: {'passed' if not failed else 'FAILED'}")
+    return not failed
+
+
+def print_timings(engine_timings, timings):
+    print("\ntimings:", flush=True)
+    for name, seconds in engine_timings.items():
+        print(f"  {name:<48} {seconds:7.2f} s")
+    labels = list(timings)
+    if not labels:
+        return
+    print(f"  {'':<48} " + " ".join(f"{label:>9}" for label in labels))
+    names = []
+    for per_version in timings.values():
+        names += [n for n in per_version if n not in names]
+    for name in names:
+        cells = [f"{timings[l][name]:7.2f} s" if name in timings[l] else f"{'-':>9}"
+                 for l in labels]
+        print(f"  {name:<48} " + " ".join(cells))
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="redisapp-compose-")
+    pidfile = os.path.join(workdir, "dockerd.pid")
+    engine_timings, timings, results = {}, {}, {}
+    versions = []
+    failed = True
+    catch_signals()
+    try:
+        start = time.monotonic()
+        run(["sh", ENGINE, "ensure", pidfile], timeout=900)
+        engine_timings["engine ready (packages, dockerd, base image)"] = time.monotonic() - start
+        if os.path.exists(pidfile):
+            say(f"started dockerd (pid {open(pidfile).read().strip()}) for this test")
+        start = time.monotonic()
+        versions = compose_versions()
+        engine_timings["compose v2 plugin ready"] = time.monotonic() - start
+        print(run([sys.executable, CHECK_FILE]
+                  + (["--require-v2"] if any(v.label == "v2" for v in versions) else []),
+                  timeout=120, stderr_to_stdout=True).rstrip(), flush=True)
+        for compose in versions:
+            timings[compose.label] = {}
+            start = time.monotonic()
+            results[compose.label] = run_version(workdir, compose, timings[compose.label])
+            timings[compose.label]["whole run, up to the end of down -v"] = \
+                time.monotonic() - start
+        failed = not versions or not all(results.values())
     except TestFailure as err:
         say(f"FAIL: {err}")
     except KeyboardInterrupt as err:
@@ -858,58 +1166,24 @@ def main():
         import traceback
         traceback.print_exc()
     finally:
-        # the cleanup must run to its end: no second Ctrl-C, its commands in their own session
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        sizes = {}
-        if stack is not None:
-            if failed:
-                stack.dump_diagnostics()
-            sizes = image_sizes()
-            start = time.monotonic()
-            try:
-                # a paused container cannot be stopped (an interrupt may have come mid-pause)
-                paused = docker("ps", "-q", "--filter", "status=paused", "--filter",
-                                f"label=com.docker.compose.project={stack.project}")
-                if paused:
-                    docker("unpause", *paused.split())
-                volumes = stack.volumes()
-                stack.compose("down", "-v", "--remove-orphans", "-t", "20", timeout=300,
-                              new_session=True)
-                timings["down -v"] = time.monotonic() - start
-                existing = set(docker("volume", "ls", "-q").split())
-                left = [v for v in volumes if v in existing]
-                if left:
-                    docker("volume", "rm", *left, check_rc=False)
-                    raise TestFailure(f"volumes left after down -v: {left}")
-            except Exception as err:
-                failed = True
-                say(f"FAIL: down: {err}")
-            left = stack.all_containers()
-            if left:
-                failed = True
-                say(f"FAIL: containers left after down: {left}")
-            stack.log.close()
-            if not failed:
-                os.unlink(stack.log_path)
-            else:
-                say(f"compose output kept in {stack.log_path}")
-            run([DOCKER, "image", "prune", "-f", "--filter", "label=org.redisapp.component"],
-                timeout=120, check_rc=False, new_session=True)
+        ignore_signals()
+        sizes = image_sizes() if results else {}
+        run([DOCKER, "image", "prune", "-f", "--filter", "label=org.redisapp.component"],
+            timeout=120, check_rc=False, new_session=True)
         if os.path.exists(pidfile):
             out = run(["sh", ENGINE, "stop", pidfile], timeout=120, check_rc=False,
                       new_session=True, stderr_to_stdout=True)
             say(out.strip())
         if not failed:
             shutil.rmtree(workdir, ignore_errors=True)
-        print("\ntimings:", flush=True)
-        for name, seconds in timings.items():
-            print(f"  {name:<48} {seconds:7.2f} s")
+        print_timings(engine_timings, timings)
         if sizes:
             print("image sizes:")
             for image, mb in sizes.items():
                 print(f"  {image:<48} {mb:7.1f} MB")
-        print("compose test " + ("FAILED" if failed else "passed"), flush=True)
+        print("compose test " + ("FAILED" if failed else "passed") + " ("
+              + ", ".join(f"{label}: {'passed' if ok else 'FAILED'}"
+                          for label, ok in results.items()) + ")", flush=True)
     return 1 if failed else 0
 
 
