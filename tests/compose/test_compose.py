@@ -472,6 +472,10 @@ def step_layout(stack):
         check(state.get("num-other-sentinels") == "2" and state.get("quorum") == "2",
               f"sentinel {cid[:12]}: {state}")
         myids.add(stack.redis_cli(cid, "SENTINEL", "myid", sentinel=True))
+        # the entrypoint sets this at start (SENTINEL DEBUG is not a config line): wait for it
+        wait_until(lambda: (lambda d: d.get("INFO-PERIOD") == "1000")(dict(zip(
+            *[iter(stack.redis_cli(cid, "SENTINEL", "DEBUG", sentinel=True).split())] * 2))),
+            30, f"sentinel {cid[:12]}: INFO every 1000 ms (SENTINEL_INFO_PERIOD_MS)")
     check(len(myids) == 3, f"the Sentinels share an id: {myids}")
     check(stack.master_name() == "redis-master", "Sentinel does not name redis-master")
     say("layout: 1 master + 2 replicas (announcing their hostnames), 3 Sentinels with their own "
