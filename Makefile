@@ -40,9 +40,9 @@ else
 Q := @
 endif
 
-.PHONY: all deps test unit integration check check-compose-file asan-check fuzz fuzz-merge \
-        bench run format format-check monitoring-rules install clean help up down test-compose \
-        test-browser
+.PHONY: all deps test unit integration check check-compose-file include-check asan-check fuzz \
+        fuzz-merge bench run format format-check monitoring-rules install clean help up down \
+        test-compose test-browser
 
 all: build/redisapp
 
@@ -83,6 +83,12 @@ integration: $(BINARY)
 	    -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
 
 check: unit integration check-compose-file monitoring-rules
+
+# The module graph of app/, from its #include lines (tests/check_includes.py): fails on a circle,
+# on <microhttpd.h> outside http.c, on hiredis outside the Redis layer, and on a call into a module
+# whose header the caller does not see (read from the objects' symbols); prints the layers.
+include-check: $(OBJECTS)
+	$(Q)$(PYTHON) tests/check_includes.py app --objects $(BUILD)/app
 
 # compose.yaml against the compose-spec schema docker-compose 1.29 ships, and `config -q` of
 # compose 1.29 and v2 (when its plugin is under build/): no engine needed
@@ -184,6 +190,7 @@ help:
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make check      unit + integration + check-compose-file (compose.yaml, no engine)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
+	@echo "make include-check  the module graph of app/ (#include lines): no circle, layers"
 	@echo "make fuzz       libFuzzer runs on every parser of client input (FUZZ_SECONDS=10 each)"
 	@echo "make fuzz-merge add the inputs make fuzz found to tests/fuzz/corpus/"
 	@echo "make run        start a local redis-server if none answers, then the server"
