@@ -13,7 +13,6 @@ enum handler_result handle_readyz(struct request *req);
 enum handler_result handle_api_status(struct request *req);      /* api_status.c */
 enum handler_result handle_api_topology(struct request *req);    /* api_status.c */
 enum handler_result handle_api_messages(struct request *req);    /* api_messages.c */
-enum handler_result handle_metrics(struct request *req);         /* metrics.c */
 enum handler_result handle_static(struct request *req);          /* static_files.c */
 enum handler_result handle_static_redirect(struct request *req); /* static_files.c */
 

@@ -1,6 +1,7 @@
-/* Prometheus metrics. Each worker owns one struct worker_metrics and is its only writer
- * (relaxed atomic stores: no lock, no locked instruction on the request path); /metrics sums
- * every worker's counters when it is scraped. */
+/* The metrics' counters. Each worker owns one struct worker_metrics and is its only writer
+ * (relaxed atomic stores: no lock, no locked instruction on the request path); each Redis
+ * connection owns its struct redis_pipe_stats. The registry lists them all for /metrics
+ * (api_metrics.c), which sums them when it is scraped. A leaf: includes no other module. */
 #ifndef APP_METRICS_H
 #define APP_METRICS_H
 
@@ -13,6 +14,15 @@
 #define METRICS_BUCKETS          13
 #define METRICS_SOURCES_MAX      256
 #define METRICS_PIPES_PER_WORKER 3 /* master, replica for reads, the durable counter */
+
+/* The status codes counted one by one, a slot each; then a slot for the others and one for
+ * exchanges that ended without an answer. */
+#define METRICS_SLOT_OTHER (METRICS_STATUS_SLOTS - 2)
+#define METRICS_SLOT_NONE  (METRICS_STATUS_SLOTS - 1)
+extern const unsigned metrics_tracked_statuses[METRICS_SLOT_OTHER];
+
+/* Upper bounds (seconds) of the latency histogram's buckets; the last bucket is +Inf. */
+extern const double metrics_bucket_bounds[METRICS_BUCKETS - 1];
 
 struct worker_metrics {
     atomic_uint_fast64_t requests[METRICS_ROUTES_MAX][METRICS_STATUS_SLOTS];
@@ -71,10 +81,5 @@ int64_t metrics_open_connections(const struct metrics_registry *r);
 /* The sum of each worker's highest count of open connections since the last call (at least what
  * was open at once), and starts the next period. One caller thread (main). */
 int64_t metrics_take_peak_connections(const struct metrics_registry *r);
-
-struct app;
-
-/* The Prometheus text exposition of everything. Caller frees; length in *len. */
-char *metrics_render(struct app *app, size_t *len);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "api_metrics.h"
 #include "handlers.h"
 
 #define GET_HEAD (METHOD_GET | METHOD_HEAD)
