@@ -2,6 +2,8 @@
  * POST takes {"name": "...", "text": "..."} as application/json, checks it completely before
  * anything is stored, and answers 201 with the stored message. Replies are built with cJSON.
  * Worker thread only. */
+#include "api_messages.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +11,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "config.h"
-#include "handlers.h"
 #include "http_headers.h"
 #include "message_input.h"
 #include "store.h"
-#include "worker.h"
 #include "xmalloc.h"
 
 #define JSON           "application/json"
@@ -89,7 +90,7 @@ static void list_done(void *arg, enum store_status status, const struct store_me
 
     if (status != STORE_OK) {
         respond_store_error(req, status);
-        request_complete(req);
+        http_request_complete(req);
         return;
     }
     root = cJSON_CreateObject();
@@ -102,7 +103,7 @@ static void list_done(void *arg, enum store_status status, const struct store_me
     }
     cJSON_AddNumberToObject(root, "count", (double)count);
     respond_json(req, 200, root);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 /* ?limit=N: 1..STORE_MESSAGES_MAX. Returns the limit, or -1 (answered 400). */
@@ -122,8 +123,7 @@ static enum handler_result list_messages(struct request *req)
     int limit = parse_limit(req);
 
     if (limit < 0) return HANDLER_DONE;
-    if (store_messages_latest(worker_store(req->worker), &req->store_call, limit, list_done, req) !=
-        0) {
+    if (store_messages_latest(api_store(req), &req->store_call, limit, list_done, req) != 0) {
         request_unavailable(req, "Redis is not connected");
         return HANDLER_DONE;
     }
@@ -175,20 +175,20 @@ static void keep_fields(struct request *req, const char *name, const char *text)
 static void added_done(void *arg, enum store_status status, const char *id, size_t id_len)
 {
     struct request *req = arg;
-    const char *instance = worker_config(req->worker)->instance_name;
+    const char *instance = api_config(req)->instance_name;
     cJSON *root;
     char *echo;
 
     if (status != STORE_OK) {
         respond_store_error(req, status);
-        request_complete(req);
+        http_request_complete(req);
         return;
     }
     echo = req->body; /* the checked fields (keep_fields) */
     root = message_json(id, id_len, echo, strlen(echo), echo + strlen(echo) + 1,
                         strlen(echo + strlen(echo) + 1), instance, strlen(instance));
     respond_json(req, 201, root);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 static enum handler_result post_message(struct request *req)
@@ -197,7 +197,7 @@ static enum handler_result post_message(struct request *req)
     char *name = NULL, *text = NULL;
     int rc;
 
-    if (!http_is_json_content_type(request_header(req, "Content-Type"))) {
+    if (!http_is_json_content_type(http_request_header(req, "Content-Type"))) {
         request_error(req, 415, "Content-Type must be application/json");
         return HANDLER_DONE;
     }
@@ -221,8 +221,8 @@ static enum handler_result post_message(struct request *req)
         free(text);
         return HANDLER_DONE;
     }
-    rc = store_message_add(worker_store(req->worker), &req->store_call, name, text,
-                           worker_config(req->worker)->instance_name, added_done, req);
+    rc = store_message_add(api_store(req), &req->store_call, name, text,
+                           api_config(req)->instance_name, added_done, req);
     keep_fields(req, name, text);
     free(name);
     free(text);

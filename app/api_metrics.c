@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "app.h"
-#include "routes.h"
+#include "http.h"
 #include "store.h"
 #include "version.h"
-#include "worker.h"
 #include "xmalloc.h"
 
 /* A growing text buffer. */
@@ -45,19 +45,25 @@ static uint64_t load(const atomic_uint_fast64_t *counter)
     return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
-static const char *route_label(size_t index)
-{
-    const struct route *route = routes_at(index);
+/* The routes the metrics count by index (the table http.c dispatches through). */
+struct route_names {
+    const struct route *table;
+    size_t count;
+};
 
-    return route != NULL ? route->path : "other";
+/* A metrics index as a label: the route's path, "other" for requests that matched none. */
+static const char *route_label(const struct route_names *names, size_t index)
+{
+    return index < names->count ? names->table[index].path : "other";
 }
 
-static void render_requests(struct text *t, const struct metrics_registry *r, size_t routes)
+static void render_requests(struct text *t, const struct metrics_registry *r,
+                            const struct route_names *names)
 {
     text_printf(t, "# HELP redisapp_http_requests_total HTTP requests answered, by route and "
                    "status (status \"none\": the exchange ended without an answer).\n"
                    "# TYPE redisapp_http_requests_total counter\n");
-    for (size_t route = 0; route <= routes; route++) {
+    for (size_t route = 0; route <= names->count; route++) {
         for (size_t slot = 0; slot < METRICS_STATUS_SLOTS; slot++) {
             uint64_t sum = 0;
             char status[8];
@@ -72,17 +78,18 @@ static void render_requests(struct text *t, const struct metrics_registry *r, si
             else
                 snprintf(status, sizeof(status), "%u", metrics_tracked_statuses[slot]);
             text_printf(t, "redisapp_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
-                        route_label(route), status, (unsigned long long)sum);
+                        route_label(names, route), status, (unsigned long long)sum);
         }
     }
 }
 
-static void render_histogram(struct text *t, const struct metrics_registry *r, size_t routes)
+static void render_histogram(struct text *t, const struct metrics_registry *r,
+                             const struct route_names *names)
 {
     text_printf(t, "# HELP redisapp_http_request_duration_seconds Time from the request line to "
                    "the end of the exchange, by route.\n"
                    "# TYPE redisapp_http_request_duration_seconds histogram\n");
-    for (size_t route = 0; route <= routes; route++) {
+    for (size_t route = 0; route <= names->count; route++) {
         uint64_t cumulative = 0, sum_us = 0;
 
         uint64_t total = 0;
@@ -100,18 +107,18 @@ static void render_histogram(struct text *t, const struct metrics_registry *r, s
                 text_printf(t,
                             "redisapp_http_request_duration_seconds_bucket{route=\"%s\","
                             "le=\"+Inf\"} %llu\n",
-                            route_label(route), (unsigned long long)cumulative);
+                            route_label(names, route), (unsigned long long)cumulative);
             else
                 text_printf(t,
                             "redisapp_http_request_duration_seconds_bucket{route=\"%s\","
                             "le=\"%g\"} %llu\n",
-                            route_label(route), metrics_bucket_bounds[b],
+                            route_label(names, route), metrics_bucket_bounds[b],
                             (unsigned long long)cumulative);
         }
         text_printf(t, "redisapp_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-                    route_label(route), (double)sum_us / 1e6);
+                    route_label(names, route), (double)sum_us / 1e6);
         text_printf(t, "redisapp_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                    route_label(route), (unsigned long long)cumulative);
+                    route_label(names, route), (unsigned long long)cumulative);
     }
 }
 
@@ -122,18 +129,17 @@ static void render_gauge_or_counter(struct text *t, const char *name, const char
 }
 
 /* The Prometheus text exposition of everything. Caller frees; length in *len. */
-static char *render(struct app *app, size_t *len)
+static char *render(struct app *app, struct route_names *names, size_t *len)
 {
     const struct metrics_registry *r = &app->metrics;
-    size_t routes = routes_count();
     struct text t = {xmalloc(16384), 0, 16384};
     uint64_t connects = 0, errors = 0;
     int64_t last_answer_ms = 0, last_failure_ms = 0;
     int64_t open;
 
-    if (routes >= METRICS_ROUTES_MAX) routes = METRICS_ROUTES_MAX - 1;
-    render_requests(&t, r, routes);
-    render_histogram(&t, r, routes);
+    if (names->count >= METRICS_ROUTES_MAX) names->count = METRICS_ROUTES_MAX - 1;
+    render_requests(&t, r, names);
+    render_histogram(&t, r, names);
     for (int p = 0; p < r->pipe_count; p++) {
         connects += load(&r->pipes[p]->connects);
         errors += load(&r->pipes[p]->connection_errors);
@@ -190,8 +196,11 @@ static char *render(struct app *app, size_t *len)
 enum handler_result handle_metrics(struct request *req)
 {
     size_t len;
-    char *text = render(worker_app(req->worker), &len);
+    struct route_names names;
+    char *text;
 
+    names.table = http_server_routes(req->server, &names.count);
+    text = render(api_app(req), &names, &len);
     response_set_heap(&req->response, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     req->response.cache_control = "no-store";
     return HANDLER_DONE;

@@ -6,6 +6,8 @@
  * /api/topology: master, replicas with their lag (INFO replication), Sentinels and the recent
  * events the locator recorded. Worker thread; the shared targets and topology are read under
  * their locks (not a hot path). */
+#include "api_status.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,13 +19,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "app.h"
-#include "handlers.h"
 #include "http_headers.h"
 #include "redis_info.h"
 #include "store.h"
 #include "version.h"
-#include "worker.h"
 #include "xmalloc.h"
 
 #define JSON           "application/json"
@@ -118,9 +119,9 @@ static void new_session_id(char id[STORE_SESSION_ID_BYTES + 1])
 /* Fills the answer from the session visit (or its failure). */
 static void build_status(struct request *req, const struct store_session_result *result)
 {
-    struct app *app = worker_app(req->worker);
+    struct app *app = api_app(req);
     const struct config *cfg = app->cfg;
-    bool draining = worker_is_draining(req->worker);
+    bool draining = api_is_draining(req);
     cJSON *root = cJSON_CreateObject();
     unsigned status = 200;
 
@@ -163,18 +164,18 @@ static void status_done(void *arg, struct store_session_result *result)
     struct request *req = arg;
 
     build_status(req, result);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_api_status(struct request *req)
 {
-    struct app *app = worker_app(req->worker);
+    struct app *app = api_app(req);
     char id[STORE_SESSION_ID_BYTES + 1], new_id[STORE_SESSION_ID_BYTES + 1];
-    bool has_id = session_from_cookie(request_header(req, "Cookie"), id);
+    bool has_id = session_from_cookie(http_request_header(req, "Cookie"), id);
     struct store_session_result unreachable = {.status = STORE_UNAVAILABLE};
 
     new_session_id(new_id);
-    if (store_session_visit(worker_store(req->worker), &req->store_call, has_id ? id : NULL, new_id,
+    if (store_session_visit(api_store(req), &req->store_call, has_id ? id : NULL, new_id,
                             app->cfg->session_ttl_s, &req->session, status_done, req) != 0) {
         build_status(req, &unreachable);
         return HANDLER_DONE;
@@ -248,7 +249,7 @@ static void add_topology_record(cJSON *root, struct app *app)
 static void build_topology(struct request *req, enum store_status status, const char *info,
                            size_t len)
 {
-    struct app *app = worker_app(req->worker);
+    struct app *app = api_app(req);
     cJSON *root = cJSON_CreateObject();
 
     cJSON_AddStringToObject(root, "instance", app->cfg->instance_name);
@@ -268,13 +269,12 @@ static void topology_done(void *arg, enum store_status status, const char *info,
     struct request *req = arg;
 
     build_topology(req, status, info, len);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_api_topology(struct request *req)
 {
-    if (store_replication_info(worker_store(req->worker), &req->store_call, topology_done, req) !=
-        0) {
+    if (store_replication_info(api_store(req), &req->store_call, topology_done, req) != 0) {
         build_topology(req, STORE_UNAVAILABLE, NULL, 0);
         return HANDLER_DONE;
     }

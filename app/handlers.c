@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "config.h"
 #include "escape.h"
 #include "store.h"
-#include "worker.h"
 #include "xmalloc.h"
 
 #define TEXT "text/plain; charset=utf-8"
@@ -45,12 +45,12 @@ static void ping_done(void *arg, enum store_status status, long long value)
         response_set_number(&req->response, 200, TEXT, value);
     else
         respond_store_failure(req, status);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_ping(struct request *req)
 {
-    if (store_incr_counter(worker_store(req->worker), &req->store_call, ping_done, req) != 0)
+    if (store_incr_counter(api_store(req), &req->store_call, ping_done, req) != 0)
         return unavailable_now(req);
     return HANDLER_PENDING;
 }
@@ -58,7 +58,7 @@ enum handler_result handle_ping(struct request *req)
 static void query_done(void *arg, enum store_status status, const char *value, size_t len)
 {
     struct request *req = arg;
-    const char *instance = worker_config(req->worker)->instance_name;
+    const char *instance = api_config(req)->instance_name;
 
     if (status == STORE_OK)
         response_printf(&req->response, 200, TEXT, "hello world from %s, with value: %.*s\n",
@@ -69,12 +69,12 @@ static void query_done(void *arg, enum store_status status, const char *value, s
                         instance);
     else
         respond_store_failure(req, status);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_query(struct request *req)
 {
-    if (store_get_query_value(worker_store(req->worker), &req->store_call, query_done, req) != 0)
+    if (store_get_query_value(api_store(req), &req->store_call, query_done, req) != 0)
         return unavailable_now(req);
     return HANDLER_PENDING;
 }
@@ -152,23 +152,21 @@ static void helloworld_done(void *arg, struct store_hello_result *result)
     if (result->status != STORE_OK) {
         respond_store_failure(req,
                               result->status == STORE_NOT_FOUND ? STORE_FAILED : result->status);
-        request_complete(req);
+        http_request_complete(req);
         return;
     }
-    page = helloworld_render(worker_config(req->worker)->instance_name, result->greeting,
-                             result->info, &len);
+    page = helloworld_render(api_config(req)->instance_name, result->greeting, result->info, &len);
     response_set_heap(&req->response, 200, HTML, page, len);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_helloworld(struct request *req)
 {
     char greeting[STORE_GREETING_MAX_BYTES];
 
-    snprintf(greeting, sizeof(greeting), "HelloWorld-%s",
-             worker_config(req->worker)->instance_name);
-    if (store_hello_world(worker_store(req->worker), &req->store_call, greeting, &req->hello,
-                          helloworld_done, req) != 0)
+    snprintf(greeting, sizeof(greeting), "HelloWorld-%s", api_config(req)->instance_name);
+    if (store_hello_world(api_store(req), &req->store_call, greeting, &req->hello, helloworld_done,
+                          req) != 0)
         return unavailable_now(req);
     return HANDLER_PENDING;
 }
@@ -183,22 +181,22 @@ static void readyz_done(void *arg, enum store_status status)
 {
     struct request *req = arg;
 
-    if (worker_is_draining(req->worker))
+    if (api_is_draining(req))
         request_unavailable(req, "shutting down");
     else if (status == STORE_OK)
         response_set_static(&req->response, 200, TEXT, "ready\n");
     else
         request_unavailable(req, "Redis did not answer PING in time");
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_readyz(struct request *req)
 {
-    if (worker_is_draining(req->worker)) {
+    if (api_is_draining(req)) {
         request_unavailable(req, "shutting down");
         return HANDLER_DONE;
     }
-    if (store_ping(worker_store(req->worker), &req->store_call, readyz_done, req) != 0)
+    if (store_ping(api_store(req), &req->store_call, readyz_done, req) != 0)
         return unavailable_now(req);
     return HANDLER_PENDING;
 }

@@ -62,7 +62,8 @@ static inline void metrics_add(atomic_uint_fast64_t *counter, uint64_t amount)
                           memory_order_relaxed);
 }
 
-/* Records one answered exchange. `route_index` from routes_index_of(); status 0: none sent. */
+/* Records one answered exchange. `route_index`: the route's position in the table the HTTP
+ * server dispatches through (its size: none matched); status 0: none sent. */
 void metrics_record_request(struct worker_metrics *m, size_t route_index, unsigned status,
                             int64_t duration_ns);
 

@@ -11,9 +11,10 @@
 
 #include "xmalloc.h"
 
-void request_init(struct request *req, struct worker *worker)
+void request_init(struct request *req, struct http_server *server, void *ctx)
 {
-    req->worker = worker;
+    req->server = server;
+    req->ctx = ctx;
     req->connection = NULL;
     req->method = METHOD_OTHER;
     req->method_name = "";

@@ -1,7 +1,7 @@
 /* One HTTP request as the handlers see it: method, decoded path, query, and the response they
- * fill in. http.c creates it (from a per-worker pool), runs the route's handler, sends the
- * response and releases it when the exchange is over. Owned by the worker thread that accepted
- * the connection; handlers and store callbacks touch it only on that thread. */
+ * fill in. http.c creates it (from its pool), runs the route's handler, sends the response and
+ * releases it when the exchange is over (http.h). Owned by the worker thread that accepted the
+ * connection; handlers and store callbacks touch it only on that thread. */
 #ifndef APP_REQUEST_H
 #define APP_REQUEST_H
 
@@ -12,8 +12,8 @@
 #include "store.h"
 #include "urlpath.h"
 
+struct http_server;
 struct route;
-struct worker;
 
 enum request_method {
     METHOD_GET = 1u << 0,
@@ -47,8 +47,9 @@ struct response {
 };
 
 struct request {
-    struct worker *worker;
-    void *connection; /* http.c's, opaque elsewhere */
+    struct http_server *server; /* the server it came from */
+    void *ctx;                  /* the handlers' context (the server's handler_context) */
+    void *connection;           /* http.c's, opaque elsewhere */
     enum request_method method;
     const char *method_name;
     char *target;      /* as sent, truncated to URLPATH_MAX_BYTES for the log when too long */
@@ -72,13 +73,13 @@ struct request {
     struct store_call store_call;        /* the Redis operation in flight */
     struct store_hello_result hello;     /* /helloworld's replies */
     struct store_session_result session; /* /api/status's replies */
-    struct request *next_free;           /* the worker's pool list */
+    struct request *next_free;           /* the server's pool list */
     char *heap_text;                     /* owned: target and path, when too long for inline */
     char inline_text[REQUEST_TEXT_INLINE_BYTES];
 };
 
-/* Resets `req` for a new exchange. */
-void request_init(struct request *req, struct worker *worker);
+/* Resets `req` for a new exchange on `server`, with the handlers' context `ctx`. */
+void request_init(struct request *req, struct http_server *server, void *ctx);
 
 /* Releases what the request owns (long target, body, heap body, unsent file). */
 void request_cleanup(struct request *req);
@@ -86,13 +87,6 @@ void request_cleanup(struct request *req);
 /* Keeps the request target `uri` (as sent) and decodes its path and query; sets target_status
  * (URLPATH_TOO_LONG past URLPATH_MAX_BYTES: the kept target is then cut there). */
 void request_set_target(struct request *req, const char *uri);
-
-/* Value of a request header, or NULL. Implemented by http.c. Only while the handler or a store
- * callback of this request runs. */
-const char *request_header(struct request *req, const char *name);
-
-/* Hands a pending request back to http.c to send its response. Implemented by http.c. */
-void request_complete(struct request *req);
 
 /* Fills the response with a literal body (not copied). */
 void response_set_static(struct response *res, unsigned status, const char *content_type,

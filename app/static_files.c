@@ -3,6 +3,8 @@
  * symlinks with realpath() and requiring the result inside the folder. Conditional requests
  * (ETag, Last-Modified) answer 304. Worker thread only. */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include "static_files.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,10 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "config.h"
-#include "handlers.h"
 #include "http_headers.h"
-#include "worker.h"
 
 #define TEXT "text/plain; charset=utf-8"
 
@@ -86,7 +87,7 @@ static int open_inside(const char *root, const char *name, struct stat *st)
 
 enum handler_result handle_static(struct request *req)
 {
-    const char *root = worker_config(req->worker)->static_dir;
+    const char *root = api_config(req)->static_dir;
     char name[URLPATH_MAX_BYTES + 16];
     struct stat st;
     struct tm tm;
@@ -123,8 +124,8 @@ enum handler_result handle_static(struct request *req)
     strftime(req->response.last_modified, sizeof(req->response.last_modified),
              "%a, %d %b %Y %H:%M:%S GMT", &tm);
     req->response.cache_control = "no-cache";
-    if (http_not_modified(request_header(req, "If-None-Match"),
-                          request_header(req, "If-Modified-Since"), req->response.etag,
+    if (http_not_modified(http_request_header(req, "If-None-Match"),
+                          http_request_header(req, "If-Modified-Since"), req->response.etag,
                           st.st_mtim.tv_sec)) {
         close(fd);
         response_set_static(&req->response, 304, content_type_of(name), "");
