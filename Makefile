@@ -82,7 +82,7 @@ integration: $(BINARY)
 	$(Q)REDISAPP_BIN=$(CURDIR)/$(BINARY) $(PYTHON) -m unittest discover -s tests/integration \
 	    -p 'test_*.py' $(if $(TESTS),-k $(TESTS),)
 
-check: unit integration check-compose-file monitoring-rules
+check: include-check unit integration check-compose-file monitoring-rules
 
 # The module graph of app/, from its #include lines (tests/check_includes.py): fails on a circle,
 # on <microhttpd.h> outside http.c, on hiredis outside the Redis layer, and on a call into a module
@@ -188,7 +188,8 @@ help:
 	@echo "make test       deps, then every test: check, asan-check, fuzz, test-browser, test-compose"
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
-	@echo "make check      unit + integration + check-compose-file (compose.yaml, no engine)"
+	@echo "make check      include-check + unit + integration + check-compose-file (compose.yaml,"
+	@echo "                no engine) + monitoring-rules"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
 	@echo "make include-check  the module graph of app/ (#include lines): no circle, layers"
 	@echo "make fuzz       libFuzzer runs on every parser of client input (FUZZ_SECONDS=10 each)"

@@ -96,15 +96,15 @@ static void format_json(const struct access_log *log, const struct access_entry 
     put(l, ".", 1);
     put_three(l, ms);
     put_str(l, "Z\",\"instance\":\"");
-    json_escape(log->instance, escaped, sizeof(escaped));
+    escape_json(log->instance, escaped, sizeof(escaped));
     put_str(l, escaped);
     put_str(l, "\",\"client\":\"");
     put_str(l, entry->client);
     put_str(l, "\",\"method\":\"");
-    json_escape(entry->method, escaped, sizeof(escaped));
+    escape_json(entry->method, escaped, sizeof(escaped));
     put_str(l, escaped);
     put_str(l, "\",\"path\":\"");
-    json_escape(entry->target, escaped, sizeof(escaped));
+    escape_json(entry->target, escaped, sizeof(escaped));
     put_str(l, escaped);
     put_str(l, "\",\"status\":");
     if (entry->status != 0)
@@ -137,10 +137,10 @@ static void format_text(const struct access_log *log, const struct access_entry 
     put(l, " ", 1);
     put_str(l, entry->client);
     put(l, " \"", 2);
-    log_escape(entry->method[0] != '\0' ? entry->method : "-", escaped, 24);
+    escape_log(entry->method[0] != '\0' ? entry->method : "-", escaped, 24);
     put_str(l, escaped);
     put(l, " ", 1);
-    log_escape(entry->target, escaped, sizeof(escaped));
+    escape_log(entry->target, escaped, sizeof(escaped));
     put_str(l, escaped);
     put(l, "\" ", 2);
     if (entry->status != 0)

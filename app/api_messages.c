@@ -16,6 +16,7 @@
 #include "http_headers.h"
 #include "message_input.h"
 #include "store.h"
+#include "store_api.h"
 #include "xmalloc.h"
 
 #define JSON           "application/json"

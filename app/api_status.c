@@ -24,6 +24,7 @@
 #include "http_headers.h"
 #include "redis_info.h"
 #include "store.h"
+#include "store_api.h"
 #include "version.h"
 #include "xmalloc.h"
 

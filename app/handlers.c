@@ -82,13 +82,13 @@ enum handler_result handle_query(struct request *req)
 /* Appends `text` HTML-escaped to the buffer at *out, growing it as needed. */
 static void append_escaped(char **out, size_t *used, size_t *cap, const char *text, size_t len)
 {
-    size_t need = html_escape(text, len, NULL, 0);
+    size_t need = escape_html(text, len, NULL, 0);
 
     if (*used + need + 1 > *cap) {
         *cap = (*used + need + 1) * 2;
         *out = xrealloc(*out, *cap);
     }
-    html_escape(text, len, *out + *used, *cap - *used);
+    escape_html(text, len, *out + *used, *cap - *used);
     *used += need;
 }
 

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <hiredis/hiredis.h>
 
 #include "app.h"
 #include "clock.h"
@@ -19,6 +18,7 @@
 #include "listener.h"
 #include "log.h"
 #include "redis_locator.h"
+#include "store.h"
 #include "version.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -30,8 +30,8 @@
 
 static void print_version(void)
 {
-    printf("redisapp %s (libmicrohttpd %s, hiredis %d.%d.%d, cJSON %s)\n", REDISAPP_VERSION,
-           http_library_version(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, cJSON_Version());
+    printf("redisapp %s (libmicrohttpd %s, hiredis %s, cJSON %s)\n", REDISAPP_VERSION,
+           http_library_version(), store_library_version(), cJSON_Version());
 }
 
 static void begin_drain(struct app *app, struct worker **workers, int count, int64_t timeout_ms)

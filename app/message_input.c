@@ -39,7 +39,7 @@ enum message_field_status message_input_field(const char *value, size_t len, siz
         from++;
     while (to > from && is_trimmed_space(value[to - 1]))
         to--;
-    if (!utf8_check(value + from, to - from, &chars)) return MESSAGE_FIELD_NOT_UTF8;
+    if (!escape_utf8_check(value + from, to - from, &chars)) return MESSAGE_FIELD_NOT_UTF8;
     if (chars == 0 || chars > max_chars) return MESSAGE_FIELD_LENGTH;
     for (size_t i = from; i < to; i++) {
         unsigned char c = (unsigned char)value[i];

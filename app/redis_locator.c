@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "clock.h"
 #include "log.h"
 #include "resolve.h"

@@ -5,8 +5,7 @@
 #ifndef APP_REDIS_LOCATOR_H
 #define APP_REDIS_LOCATOR_H
 
-#include "app.h"
-
+struct app;
 struct redis_locator;
 
 /* Finds the address once (blocking, bounded by the configured timeouts), then starts the

@@ -546,8 +546,3 @@ const struct redis_pipe_stats *redis_pipe_stats(const struct redis_pipe *pipe)
 {
     return &pipe->stats;
 }
-
-size_t redis_pipe_pending(const struct redis_pipe *pipe)
-{
-    return pipe->ring_count;
-}

@@ -3,7 +3,7 @@
  * matched to callbacks in order. Every command has a deadline; a missed deadline, an I/O error
  * or a change of target generation closes the connection, answers every pending callback with
  * NULL and reconnects with backoff. Nothing is ever retried. Only the owning thread may call
- * these functions. Users: store.c and sentinel code; the reply type stays inside them. */
+ * these functions. Users: the store (store*.c); the reply type stays inside the Redis layer. */
 #ifndef APP_REDIS_PIPE_H
 #define APP_REDIS_PIPE_H
 
@@ -80,8 +80,5 @@ void redis_pipe_check_timers(struct redis_pipe *pipe, int64_t now_ms);
 
 /* The pipe's counters (connects, dropped connections), for /metrics. */
 const struct redis_pipe_stats *redis_pipe_stats(const struct redis_pipe *pipe);
-
-/* Commands sent and not yet answered. */
-size_t redis_pipe_pending(const struct redis_pipe *pipe);
 
 #endif

@@ -308,6 +308,14 @@ void store_check_timers(struct store *store, int64_t now_ms)
         redis_pipe_check_timers(pipes[i], now_ms);
 }
 
+#define STRING_OF(x)          #x
+#define VERSION_TEXT(a, b, c) STRING_OF(a) "." STRING_OF(b) "." STRING_OF(c)
+
+const char *store_library_version(void)
+{
+    return VERSION_TEXT(HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+}
+
 unsigned long long store_reply_errors_total(void)
 {
     return atomic_load_explicit(&reply_errors, memory_order_relaxed);
@@ -322,16 +330,6 @@ void store_abort(struct store *store)
         redis_pipe_abort(pipes[i]);
     /* the WAIT in flight failed above, so the open batch can close and fail after it */
     if (store->counter.pipe != NULL) close_batch(&store->counter);
-}
-
-size_t store_pending(const struct store *store)
-{
-    struct redis_pipe *pipes[STORE_PIPES_MAX];
-    size_t n = store_pipes(store, pipes), pending = 0;
-
-    for (size_t i = 0; i < n; i++)
-        pending += redis_pipe_pending(pipes[i]);
-    return pending;
 }
 
 void store_prepare_call(struct store_call *call, struct store *store, void *arg)

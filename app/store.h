@@ -10,9 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event_loop.h"
-
 struct app;
+struct event_loop;
 struct redis_pipe;
 struct store;
 
@@ -36,11 +35,11 @@ void store_check_timers(struct store *store, int64_t now_ms);
 /* Shutdown: every operation still waiting is answered STORE_UNAVAILABLE now; no reconnect. */
 void store_abort(struct store *store);
 
+/* The hiredis version built against ("0.14.1"), for --version. */
+const char *store_library_version(void);
+
 /* Error replies from Redis so far, all workers together. Any thread. */
 unsigned long long store_reply_errors_total(void);
-
-/* Operations waiting for Redis. */
-size_t store_pending(const struct store *store);
 
 typedef void (*store_counter_fn)(void *arg, enum store_status status, long long value);
 
@@ -137,26 +136,5 @@ int store_hello_world(struct store *store, struct store_call *call, const char *
 
 /* PING: is Redis answering within the timeout? */
 int store_ping(struct store *store, struct store_call *call, store_ping_fn done, void *arg);
-
-/* --- store_api.c: the JSON API's data --- */
-
-/* Counts a visit of the session `id` (NULL or unknown: creates `new_id` instead) and refreshes
- * its expiry to `ttl_s`; also reads the counter and the ROLE of the server in use. */
-int store_session_visit(struct store *store, struct store_call *call, const char *id,
-                        const char *new_id, int ttl_s, struct store_session_result *result,
-                        store_session_fn done, void *arg);
-
-/* Appends a message to the board (a stream capped near 1000 entries). */
-int store_message_add(struct store *store, struct store_call *call, const char *name,
-                      const char *text, const char *instance, store_message_added_fn done,
-                      void *arg);
-
-/* The `limit` newest messages (at most STORE_MESSAGES_MAX), newest first. */
-int store_messages_latest(struct store *store, struct store_call *call, int limit,
-                          store_messages_fn done, void *arg);
-
-/* INFO replication of the master in use, as text. */
-int store_replication_info(struct store *store, struct store_call *call, store_value_fn done,
-                           void *arg);
 
 #endif

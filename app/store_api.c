@@ -3,6 +3,8 @@
  * board (a stream capped near 1000 entries: ids are unique and time-ordered, XREVRANGE reads the
  * newest, MAXLEN ~ trims in O(1) amortised), and INFO replication for the topology. Request data
  * only ever travels as command arguments, never inside the command text. Worker thread only. */
+#include "store_api.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
