@@ -19,28 +19,9 @@
 #include "store_api.h"
 #include "xmalloc.h"
 
-#define JSON           "application/json"
 #define NAME_MAX_CHARS 40
 #define TEXT_MAX_CHARS 500
 #define LIMIT_DEFAULT  20
-
-/* Answers the JSON `root` (consumed) with `status`. */
-static void respond_json(struct request *req, unsigned status, cJSON *root)
-{
-    char *body = cJSON_PrintUnformatted(root);
-
-    cJSON_Delete(root);
-    response_set_heap(&req->response, status, JSON, body, strlen(body));
-    req->response.cache_control = "no-store";
-}
-
-static void respond_store_error(struct request *req, enum store_status status)
-{
-    if (status == STORE_UNAVAILABLE)
-        request_unavailable(req, "Redis did not answer in time");
-    else
-        request_error(req, 500, "a Redis command failed (see the server log)");
-}
 
 /* "1700000000123-0" -> "2023-11-14T22:13:20.123Z" */
 static void time_of_id(const char *id, char *out, size_t out_size)
@@ -90,7 +71,7 @@ static void list_done(void *arg, enum store_status status, const struct store_me
     cJSON *root, *list;
 
     if (status != STORE_OK) {
-        respond_store_error(req, status);
+        api_store_failure(req, status);
         http_request_complete(req);
         return;
     }
@@ -103,7 +84,7 @@ static void list_done(void *arg, enum store_status status, const struct store_me
                                                 m->text_len, m->instance, m->instance_len));
     }
     cJSON_AddNumberToObject(root, "count", (double)count);
-    respond_json(req, 200, root);
+    api_respond_json(req, 200, root);
     http_request_complete(req);
 }
 
@@ -124,11 +105,8 @@ static enum handler_result list_messages(struct request *req)
     int limit = parse_limit(req);
 
     if (limit < 0) return HANDLER_DONE;
-    if (store_messages_latest(api_store(req), &req->store_call, limit, list_done, req) != 0) {
-        request_unavailable(req, "Redis is not connected");
-        return HANDLER_DONE;
-    }
-    return HANDLER_PENDING;
+    return api_queued(
+        req, store_messages_latest(api_store(req), &req->store_call, limit, list_done, req));
 }
 
 /* Trims a cJSON string field and checks it (message_input.c). Returns the trimmed copy (caller
@@ -181,14 +159,14 @@ static void added_done(void *arg, enum store_status status, const char *id, size
     char *echo;
 
     if (status != STORE_OK) {
-        respond_store_error(req, status);
+        api_store_failure(req, status);
         http_request_complete(req);
         return;
     }
     echo = req->body; /* the checked fields (keep_fields) */
     root = message_json(id, id_len, echo, strlen(echo), echo + strlen(echo) + 1,
                         strlen(echo + strlen(echo) + 1), instance, strlen(instance));
-    respond_json(req, 201, root);
+    api_respond_json(req, 201, root);
     http_request_complete(req);
 }
 
@@ -227,11 +205,7 @@ static enum handler_result post_message(struct request *req)
     keep_fields(req, name, text);
     free(name);
     free(text);
-    if (rc != 0) {
-        request_unavailable(req, "Redis is not connected");
-        return HANDLER_DONE;
-    }
-    return HANDLER_PENDING;
+    return api_queued(req, rc);
 }
 
 enum handler_result handle_api_messages(struct request *req)

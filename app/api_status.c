@@ -28,17 +28,7 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define JSON           "application/json"
 #define SESSION_COOKIE "sid"
-
-static void respond_json(struct request *req, unsigned status, cJSON *root)
-{
-    char *body = cJSON_PrintUnformatted(root);
-
-    cJSON_Delete(root);
-    response_set_heap(&req->response, status, JSON, body, strlen(body));
-    req->response.cache_control = "no-store";
-}
 
 /* {"name": "host:port", "address": "ip:port"} or null. */
 static void add_address(cJSON *parent, const char *key, struct redis_target *target)
@@ -124,18 +114,16 @@ static void build_status(struct request *req, const struct store_session_result 
     const struct config *cfg = app->cfg;
     bool draining = api_is_draining(req);
     cJSON *root = cJSON_CreateObject();
-    unsigned status = 200;
+    struct api_failure answer = {.status = 200};
 
     if (result->status != STORE_OK) {
-        status = result->status == STORE_UNAVAILABLE ? 503 : 500;
-        cJSON_AddStringToObject(root, "error",
-                                status == 503 ? "service unavailable: Redis did not answer"
-                                              : "a Redis command failed (see the server log)");
+        answer = api_failure_of(result->status);
+        cJSON_AddStringToObject(root, "error", answer.message);
     }
     cJSON_AddStringToObject(root, "status",
-                            draining        ? "draining"
-                            : status == 200 ? "ok"
-                                            : "degraded");
+                            draining               ? "draining"
+                            : answer.status == 200 ? "ok"
+                                                   : "degraded");
     cJSON_AddStringToObject(root, "instance", cfg->instance_name);
     cJSON_AddStringToObject(root, "version", REDISAPP_VERSION);
     cJSON_AddItemToObject(root, "redis", redis_json(app, result->role));
@@ -143,7 +131,7 @@ static void build_status(struct request *req, const struct store_session_result 
         cJSON_AddNumberToObject(root, "counter", (double)result->counter);
     else
         cJSON_AddNullToObject(root, "counter");
-    if (status == 200) {
+    if (answer.status == 200) {
         cJSON *session = cJSON_AddObjectToObject(root, "session");
 
         cJSON_AddNumberToObject(session, "visits", (double)result->visits);
@@ -155,9 +143,9 @@ static void build_status(struct request *req, const struct store_session_result 
                  cfg->session_ttl_s);
     } else {
         cJSON_AddNullToObject(root, "session");
-        req->response.retry_after_s = status == 503 ? 1 : 0;
     }
-    respond_json(req, status, root);
+    api_respond_json(req, answer.status, root);
+    req->response.retry_after_s = answer.retry_after_s;
 }
 
 static void status_done(void *arg, struct store_session_result *result)
@@ -262,7 +250,7 @@ static void build_topology(struct request *req, enum store_status status, const 
         cJSON_AddStringToObject(root, "replicas_error", "the master did not answer INFO");
     }
     add_topology_record(root, app);
-    respond_json(req, 200, root); /* the topology is most useful exactly when Redis is down */
+    api_respond_json(req, 200, root); /* the topology is most useful exactly when Redis is down */
 }
 
 static void topology_done(void *arg, enum store_status status, const char *info, size_t len)

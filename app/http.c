@@ -38,7 +38,6 @@
 
 #define HTTP_MAX_BODY_BYTES          (64 * 1024)
 #define HTTP_CONNECTION_MEMORY_BYTES (8 * 1024) /* bounds the request line and headers */
-#define TEXT                         "text/plain; charset=utf-8"
 /* While requests wait for Redis, MHD reports work to do at once (they sit in its ready list):
  * look at the other connections at this pace instead of spinning. */
 #define HTTP_WAITING_POLL_MS 1

@@ -163,9 +163,9 @@ void request_error(struct request *req, unsigned status, const char *fmt, ...)
         cJSON_AddStringToObject(root, "error", message);
         body = cJSON_PrintUnformatted(root);
         cJSON_Delete(root);
-        response_set_heap(&req->response, status, "application/json", body, strlen(body));
+        response_set_heap(&req->response, status, CONTENT_TYPE_JSON, body, strlen(body));
     } else {
-        response_printf(&req->response, status, "text/plain; charset=utf-8", "%s\n", message);
+        response_printf(&req->response, status, CONTENT_TYPE_TEXT, "%s\n", message);
     }
 }
 

@@ -22,6 +22,11 @@ enum request_method {
     METHOD_OTHER = 1u << 3,
 };
 
+/* The media types of the answers the app builds itself (static files: static_files.c). */
+#define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
+#define CONTENT_TYPE_HTML "text/html; charset=utf-8"
+#define CONTENT_TYPE_JSON "application/json"
+
 #define RESPONSE_INLINE_BYTES 192
 /* The request target and its decoded path share this much room in the request; longer targets
  * (rare) take a heap buffer, so a pooled request stays small (peak memory with many clients). */

@@ -20,19 +20,17 @@
 #include "config.h"
 #include "http_headers.h"
 
-#define TEXT "text/plain; charset=utf-8"
-
 static const struct {
     const char *extension;
     const char *type;
 } content_types[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".htm", "text/html; charset=utf-8"},
+    {".html", CONTENT_TYPE_HTML},
+    {".htm", CONTENT_TYPE_HTML},
     {".css", "text/css; charset=utf-8"},
     {".js", "text/javascript; charset=utf-8"},
     {".mjs", "text/javascript; charset=utf-8"},
-    {".json", "application/json"},
-    {".txt", "text/plain; charset=utf-8"},
+    {".json", CONTENT_TYPE_JSON},
+    {".txt", CONTENT_TYPE_TEXT},
     {".svg", "image/svg+xml"},
     {".png", "image/png"},
     {".jpg", "image/jpeg"},
@@ -41,7 +39,7 @@ static const struct {
     {".webp", "image/webp"},
     {".ico", "image/x-icon"},
     {".woff2", "font/woff2"},
-    {".map", "application/json"},
+    {".map", CONTENT_TYPE_JSON},
     {".webmanifest", "application/manifest+json"},
 };
 
@@ -59,7 +57,7 @@ static const char *content_type_of(const char *name)
 
 static void not_found(struct request *req)
 {
-    response_set_static(&req->response, 404, TEXT, "not found\n");
+    response_set_static(&req->response, 404, CONTENT_TYPE_TEXT, "not found\n");
 }
 
 /* Opens `name` below `root` (a realpath) when its resolved path stays inside. */
@@ -104,10 +102,10 @@ enum handler_result handle_static(struct request *req)
         not_found(req);
         return HANDLER_DONE;
     case URLPATH_TOO_LONG:
-        response_set_static(&req->response, 414, TEXT, "path too long\n");
+        response_set_static(&req->response, 414, CONTENT_TYPE_TEXT, "path too long\n");
         return HANDLER_DONE;
     default:
-        response_set_static(&req->response, 400, TEXT,
+        response_set_static(&req->response, 400, CONTENT_TYPE_TEXT,
                             "bad path: '.', '..', '\\' and empty segments are not allowed\n");
         return HANDLER_DONE;
     }
@@ -140,7 +138,7 @@ enum handler_result handle_static(struct request *req)
 
 enum handler_result handle_static_redirect(struct request *req)
 {
-    response_set_static(&req->response, 308, TEXT, "moved to /static/\n");
+    response_set_static(&req->response, 308, CONTENT_TYPE_TEXT, "moved to /static/\n");
     req->response.location = "/static/";
     return HANDLER_DONE;
 }
