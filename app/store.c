@@ -335,6 +335,8 @@ void store_abort(struct store *store)
 void store_prepare_call(struct store_call *call, struct store *store, void *arg)
 {
     call->store = store;
+    call->pipe = store->pipe;
+    call->command = NULL;
     call->arg = arg;
     call->hello = NULL;
     call->session = NULL;
@@ -367,21 +369,17 @@ int store_incr_counter(struct store *store, struct store_call *call, store_count
     return 0;
 }
 
-static void value_reply(void *arg, struct redisReply *reply)
+void store_string_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = store_classify(call->pipe, reply, "GET redis_app");
+    enum store_status status = store_classify(call->pipe, reply, call->command);
 
-    if (status == STORE_OK && reply->type == REDIS_REPLY_NIL) {
-        call->done.value(call->arg, STORE_NOT_FOUND, NULL, 0);
-        return;
-    }
-    if (status == STORE_OK && reply->type != REDIS_REPLY_STRING) status = STORE_FAILED;
-    if (status != STORE_OK) {
-        call->done.value(call->arg, status, NULL, 0);
-        return;
-    }
-    call->done.value(call->arg, STORE_OK, reply->str, reply->len);
+    if (status == STORE_OK && reply->type == REDIS_REPLY_NIL)
+        status = STORE_NOT_FOUND;
+    else if (status == STORE_OK && reply->type != REDIS_REPLY_STRING)
+        status = STORE_FAILED;
+    call->done.value(call->arg, status, status == STORE_OK ? reply->str : NULL,
+                     status == STORE_OK ? reply->len : 0);
 }
 
 int store_get_query_value(struct store *store, struct store_call *call, store_value_fn done,
@@ -391,11 +389,12 @@ int store_get_query_value(struct store *store, struct store_call *call, store_va
 
     store_prepare_call(call, store, arg);
     call->done.value = done;
+    call->command = "GET redis_app";
     /* a verified replica when one is published, else the master */
-    call->pipe = store->replica_pipe != NULL && redis_pipe_is_ready(store->replica_pipe)
-                     ? store->replica_pipe
-                     : store->pipe;
-    return redis_pipe_send(call->pipe, get_redis_app, sizeof(get_redis_app) - 1, value_reply, call);
+    if (store->replica_pipe != NULL && redis_pipe_is_ready(store->replica_pipe))
+        call->pipe = store->replica_pipe;
+    return redis_pipe_send(call->pipe, get_redis_app, sizeof(get_redis_app) - 1, store_string_reply,
+                           call);
 }
 
 /* Each of the three replies lands here; the last one completes the call. A failure of any

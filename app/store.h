@@ -43,7 +43,8 @@ unsigned long long store_reply_errors_total(void);
 
 typedef void (*store_counter_fn)(void *arg, enum store_status status, long long value);
 
-/* The value is valid only during the callback; NULL unless STORE_OK. */
+/* A string reply (a value, a stream id, INFO text): valid only during the callback; NULL unless
+ * STORE_OK. STORE_NOT_FOUND when the key does not exist. */
 typedef void (*store_value_fn)(void *arg, enum store_status status, const char *value, size_t len);
 
 typedef void (*store_ping_fn)(void *arg, enum store_status status);
@@ -87,8 +88,6 @@ struct store_message {
     size_t instance_len;
 };
 
-typedef void (*store_message_added_fn)(void *arg, enum store_status status, const char *id,
-                                       size_t id_len);
 typedef void (*store_messages_fn)(void *arg, enum store_status status,
                                   const struct store_message *messages, size_t count);
 
@@ -98,7 +97,8 @@ typedef void (*store_messages_fn)(void *arg, enum store_status status,
  * allocates). Must stay valid until its callback has run. */
 struct store_call {
     struct store *store;
-    struct redis_pipe *pipe; /* the connection a read went to */
+    struct redis_pipe *pipe; /* the connection the command went to */
+    const char *command;     /* what a one-command operation sent, for the log */
     void *arg;
     union {
         store_counter_fn counter;
@@ -106,7 +106,6 @@ struct store_call {
         store_ping_fn ping;
         store_hello_fn hello;
         store_session_fn session;
-        store_message_added_fn message_added;
         store_messages_fn messages;
     } done;
     struct store_hello_result *hello;

@@ -12,10 +12,9 @@ int store_session_visit(struct store *store, struct store_call *call, const char
                         const char *new_id, int ttl_s, struct store_session_result *result,
                         store_session_fn done, void *arg);
 
-/* Appends a message to the board (a stream capped near 1000 entries). */
+/* Appends a message to the board (a stream capped near 1000 entries); `done` gets its id. */
 int store_message_add(struct store *store, struct store_call *call, const char *name,
-                      const char *text, const char *instance, store_message_added_fn done,
-                      void *arg);
+                      const char *text, const char *instance, store_value_fn done, void *arg);
 
 /* The `limit` newest messages (at most STORE_MESSAGES_MAX), newest first. */
 int store_messages_latest(struct store *store, struct store_call *call, int limit,

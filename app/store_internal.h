@@ -49,7 +49,11 @@ extern struct log_dedupe store_reply_error_log;
 enum store_status store_classify(struct redis_pipe *pipe, const redisReply *reply,
                                  const char *command);
 
-/* Resets `call` for a new operation of `store` on behalf of `arg`. */
+/* Resets `call` for a new operation of `store` on behalf of `arg` (on the master's connection). */
 void store_prepare_call(struct store_call *call, struct store *store, void *arg);
+
+/* The reply callback of a one-command operation answered by a string (call->done.value): NIL is
+ * STORE_NOT_FOUND, another type STORE_FAILED. call->command names it in the log. */
+void store_string_reply(void *arg, struct redisReply *reply);
 
 #endif
