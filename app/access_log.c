@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "escape.h"
 
 #define LOGGED_TARGET_MAX_BYTES 512
@@ -168,10 +169,7 @@ void access_log_append(struct access_log *log, const struct access_entry *entry)
     if (!log->enabled) return;
     clock_gettime(CLOCK_REALTIME, &now);
     if (now.tv_sec != log->cached_second) {
-        struct tm tm;
-
-        gmtime_r(&now.tv_sec, &tm);
-        strftime(log->cached_time, sizeof(log->cached_time), "%Y-%m-%dT%H:%M:%S", &tm);
+        clock_format_iso_s(now.tv_sec, log->cached_time, sizeof(log->cached_time));
         log->cached_second = now.tv_sec;
     }
     if (log->json)

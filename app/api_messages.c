@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "api.h"
+#include "clock.h"
 #include "config.h"
 #include "http_headers.h"
 #include "message_input.h"
@@ -26,14 +26,7 @@
 /* "1700000000123-0" -> "2023-11-14T22:13:20.123Z" */
 static void time_of_id(const char *id, char *out, size_t out_size)
 {
-    long long ms = atoll(id);
-    time_t seconds = (time_t)(ms / 1000);
-    struct tm tm;
-    size_t n;
-
-    gmtime_r(&seconds, &tm);
-    n = strftime(out, out_size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, out_size - n, ".%03lldZ", ms % 1000);
+    clock_format_iso_ms(atoll(id), out, out_size);
 }
 
 static cJSON *message_json(const char *id, size_t id_len, const char *name, size_t name_len,
@@ -42,7 +35,7 @@ static cJSON *message_json(const char *id, size_t id_len, const char *name, size
 {
     cJSON *item = cJSON_CreateObject();
     char *copy;
-    char when[40];
+    char when[CLOCK_ISO_MAX_BYTES];
 
     /* the strings may lack a terminating NUL (Redis replies): copy with their lengths */
     copy = xstrndup(id, id_len);

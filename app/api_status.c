@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "api.h"
 #include "app.h"
+#include "clock.h"
 #include "http_headers.h"
 #include "redis_info.h"
 #include "store.h"
@@ -219,14 +219,9 @@ static void add_topology_record(cJSON *root, struct app *app)
     for (uint64_t n = copy->event_count; n > first; n--) {
         const struct topology_event *e = &copy->events[(n - 1) % TOPOLOGY_EVENTS_MAX];
         cJSON *item = cJSON_CreateObject();
-        time_t seconds = (time_t)(e->time_ms / 1000);
-        struct tm tm;
-        char when[40];
-        size_t used;
+        char when[CLOCK_ISO_MAX_BYTES];
 
-        gmtime_r(&seconds, &tm);
-        used = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(when + used, sizeof(when) - used, ".%03dZ", (int)(e->time_ms % 1000));
+        clock_format_iso_ms(e->time_ms, when, sizeof(when));
         cJSON_AddStringToObject(item, "time", when);
         cJSON_AddStringToObject(item, "text", e->text);
         cJSON_AddItemToArray(events, item);

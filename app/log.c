@@ -5,8 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 static enum log_level current_level = LOG_INFO;
 
@@ -33,18 +34,6 @@ int log_level_parse(const char *name, enum log_level *out)
     return -1;
 }
 
-void log_format_time(char *out, unsigned long out_size)
-{
-    struct timespec now;
-    struct tm tm;
-    size_t n;
-
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    n = strftime(out, out_size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, out_size - n, ".%03ldZ", now.tv_nsec / 1000000);
-}
-
 void log_message(enum log_level level, const char *fmt, ...)
 {
     char line[2048];
@@ -53,8 +42,7 @@ void log_message(enum log_level level, const char *fmt, ...)
     va_list ap;
 
     if (!log_enabled(level)) return;
-    log_format_time(line, sizeof(line));
-    used = strlen(line);
+    used = clock_format_iso_ms(clock_wall_ms(), line, sizeof(line));
     n = snprintf(line + used, sizeof(line) - used, " %s ", level_names[level]);
     used += (size_t)n;
     va_start(ap, fmt);

@@ -18,9 +18,6 @@ bool log_enabled(enum log_level level);
 /* Parses "error", "warn", "info" or "debug". Returns 0, or -1 for anything else. */
 int log_level_parse(const char *name, enum log_level *out);
 
-/* Formats the current UTC time as 2026-01-02T03:04:05.678Z into `out` (at least 25 bytes). */
-void log_format_time(char *out, unsigned long out_size);
-
 void log_message(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Remembers the last message of one recurring condition (an outage, a failing command), so
