@@ -217,23 +217,15 @@ static void queue_internal(struct redis_pipe *pipe, const char *resp, size_t len
 static void start_handshake(struct redis_pipe *pipe)
 {
     static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    const char *argv[3];
+    size_t argv_len[3];
+    int argc = redis_auth_argv(&pipe->settings.auth, argv, argv_len);
 
     pipe->state = PIPE_HANDSHAKE;
-    if (pipe->settings.password != NULL && pipe->settings.password[0] != '\0') {
-        /* AUTH password, or AUTH username password for an ACL user */
-        const char *argv[3] = {"AUTH"};
-        size_t argv_len[3] = {4};
-        int argc = 1;
+    if (argc > 0) { /* AUTH password, or AUTH username password for an ACL user */
         char *cmd = NULL;
-        int len;
+        int len = redisFormatCommandArgv(&cmd, argc, argv, argv_len);
 
-        if (pipe->settings.username != NULL && pipe->settings.username[0] != '\0') {
-            argv[argc] = pipe->settings.username;
-            argv_len[argc++] = strlen(pipe->settings.username);
-        }
-        argv[argc] = pipe->settings.password;
-        argv_len[argc++] = strlen(pipe->settings.password);
-        len = redisFormatCommandArgv(&cmd, argc, argv, argv_len);
         if (len < 0) {
             pipe_fail(pipe, "cannot format AUTH");
             return;
@@ -246,43 +238,31 @@ static void start_handshake(struct redis_pipe *pipe)
 }
 
 /* Turns Redis's answer to AUTH or PING into a cause a person can act on. */
-static const char *explain_handshake_error(const struct redis_pipe *pipe, const char *error)
+static void explain_handshake_error(const struct redis_pipe *pipe, const char *error, char *cause,
+                                    size_t cause_size)
 {
-    bool with_user = pipe->settings.username != NULL && pipe->settings.username[0] != '\0';
-    bool refused = strncmp(error, "WRONGPASS", 9) == 0 ||
-                   strstr(error, "invalid password") != NULL ||
-                   strstr(error, "invalid username-password") != NULL;
+    char why[200];
 
-    if (strncmp(error, "NOAUTH", 6) == 0)
-        return "Redis requires a password: set --redis-password / REDIS_PASSWORD";
-    /* Redis does not tell a wrong username from a wrong password, on purpose */
-    if (refused && with_user)
-        return "Redis refused the username or password (WRONGPASS): check --redis-username / "
-               "REDIS_USERNAME and --redis-password / REDIS_PASSWORD";
-    if (refused)
-        return "Redis refused the password (WRONGPASS): check --redis-password / REDIS_PASSWORD";
-    if (strncmp(error, "NOPERM", 6) == 0)
-        return "the Redis user may not run PING (NOPERM): its ACL must allow every command the "
-               "app sends";
-    if (strstr(error, "without any password configured") != NULL)
-        return "a password is set but Redis has none: unset --redis-password / REDIS_PASSWORD";
-    if (strncmp(error, "LOADING", 7) == 0) return "Redis is loading its dataset";
-    return NULL;
+    if (redis_auth_explain(error, &pipe->settings.auth, why, sizeof(why)))
+        snprintf(cause, cause_size, "Redis %s", why);
+    else if (strncmp(error, "NOPERM", 6) == 0)
+        snprintf(cause, cause_size,
+                 "the Redis user may not run PING (NOPERM): its ACL must allow "
+                 "every command the app sends");
+    else if (strncmp(error, "LOADING", 7) == 0)
+        snprintf(cause, cause_size, "Redis is loading its dataset");
+    else
+        snprintf(cause, cause_size, "handshake refused: %s", error);
 }
 
 static void handshake_reply(void *arg, struct redisReply *reply)
 {
     struct redis_pipe *pipe = arg;
     char cause[256];
-    const char *explained;
 
     if (reply == NULL) return; /* the pipe failed; it has logged why */
     if (reply->type == REDIS_REPLY_ERROR) {
-        explained = explain_handshake_error(pipe, reply->str);
-        if (explained != NULL)
-            snprintf(cause, sizeof(cause), "%s", explained);
-        else
-            snprintf(cause, sizeof(cause), "handshake refused: %s", reply->str);
+        explain_handshake_error(pipe, reply->str, cause, sizeof(cause));
         pipe_fail(pipe, cause);
         return;
     }

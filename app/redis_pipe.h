@@ -14,6 +14,7 @@
 
 #include "event_loop.h"
 #include "metrics.h"
+#include "redis_auth.h"
 #include "redis_target.h"
 
 struct redisReply;
@@ -25,11 +26,10 @@ struct redis_pipe;
 typedef void (*redis_reply_fn)(void *arg, struct redisReply *reply);
 
 struct redis_pipe_settings {
-    int timeout_ms;       /* connect, handshake and every command */
-    const char *username; /* borrowed for the pipe's life; "" or NULL: AUTH password alone */
-    const char *password; /* borrowed for the pipe's life; "" or NULL: no AUTH */
-    const char *name;     /* for log lines, e.g. "worker 1" */
-    bool optional;        /* a replica for reads: having none is normal, not an outage */
+    int timeout_ms;                /* connect, handshake and every command */
+    struct redis_credentials auth; /* its strings borrowed for the pipe's life */
+    const char *name;              /* for log lines, e.g. "worker 1" */
+    bool optional;                 /* a replica for reads: having none is normal, not an outage */
 };
 
 /* Creates the pipe and starts connecting. Never returns NULL. */

@@ -13,6 +13,7 @@
 #include "ack_rule.h"
 #include "clock.h"
 #include "log.h"
+#include "redis_auth.h"
 #include "redis_info.h"
 #include "resolve.h"
 #include "xmalloc.h"
@@ -47,14 +48,6 @@ struct answer {
     struct ack_view view;
 };
 
-/* The credentials for one kind of server, and the settings a person would fix. */
-struct credentials {
-    const char *username;         /* "": AUTH with the password alone */
-    const char *password;         /* "": no AUTH */
-    const char *username_setting; /* "--x-username / X_USERNAME" */
-    const char *password_setting;
-};
-
 /* A connection for ROLE checks, kept across checks while its address stays the same. */
 struct role_probe {
     redisContext *ctx;
@@ -64,8 +57,8 @@ struct role_probe {
 
 struct sentinel_client {
     const struct config *cfg;
-    struct credentials sentinel_auth; /* to the Sentinels */
-    struct credentials data_auth;     /* to the data nodes (ROLE) */
+    struct redis_credentials sentinel_auth; /* to the Sentinels */
+    struct redis_credentials data_auth;     /* to the data nodes (ROLE) */
     struct redis_target *master_target;
     struct redis_target *replica_target;
     struct topology *topology;
@@ -130,44 +123,24 @@ static void describe_failure(const redisContext *c, int timeout_ms, char *why, s
         snprintf(why, why_size, "%s", c->errstr[0] ? c->errstr : "no reply");
 }
 
-/* Explains an AUTH/NOAUTH error for a person, naming the settings to fix. */
-static void explain_auth_error(const char *error, const struct credentials *auth, char *why,
-                               size_t why_size)
-{
-    bool refused = strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL;
-
-    if (strncmp(error, "NOAUTH", 6) == 0)
-        snprintf(why, why_size, "requires a password: set %s", auth->password_setting);
-    else if (refused && auth->username[0] != '\0') /* Redis does not say which was wrong */
-        snprintf(why, why_size, "refused the username or password (WRONGPASS): check %s and %s",
-                 auth->username_setting, auth->password_setting);
-    else if (refused)
-        snprintf(why, why_size, "refused the password (WRONGPASS): check %s",
-                 auth->password_setting);
-    else if (strstr(error, "without any password configured") != NULL)
-        snprintf(why, why_size, "has no password, but one was given: unset %s",
-                 auth->password_setting);
-    else
-        snprintf(why, why_size, "%s", error);
-}
-
 /* Sends AUTH [username] password when a password is set. Returns 0, or -1 with the reason. */
-static int authenticate(redisContext *c, const struct credentials *auth, char *why, size_t why_size)
+static int authenticate(redisContext *c, const struct redis_credentials *auth, char *why,
+                        size_t why_size)
 {
+    const char *argv[3];
+    size_t argv_len[3];
+    int argc = redis_auth_argv(auth, argv, argv_len);
     redisReply *r;
     int rc = 0;
 
-    if (auth->password[0] == '\0') return 0;
-    if (auth->username[0] != '\0')
-        r = redisCommand(c, "AUTH %s %s", auth->username, auth->password);
-    else
-        r = redisCommand(c, "AUTH %s", auth->password);
+    if (argc == 0) return 0;
+    r = redisCommandArgv(c, argc, argv, argv_len);
     if (r == NULL) {
         snprintf(why, why_size, "AUTH: %s", c->errstr);
         return -1;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, auth, why, why_size);
+        redis_auth_explain(r->str, auth, why, why_size);
         rc = -1;
     }
     freeReplyObject(r);
@@ -225,7 +198,7 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
         goto done;
     }
     if (addr->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(addr->str, &sc->sentinel_auth, why, sizeof(why));
+        redis_auth_explain(addr->str, &sc->sentinel_auth, why, sizeof(why));
         node_down(node, why, now);
         goto done;
     }
@@ -351,7 +324,7 @@ static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *pro
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, &sc->data_auth, why, why_size);
+        redis_auth_explain(r->str, &sc->data_auth, why, why_size);
         freeReplyObject(r);
         probe_close(probe);
         return NULL;
@@ -852,18 +825,8 @@ struct sentinel_client *sentinel_client_new(const struct config *cfg, struct red
     struct sentinel_client *sc = xcalloc(1, sizeof(*sc));
 
     sc->cfg = cfg;
-    sc->sentinel_auth = (struct credentials){
-        .username = cfg->sentinel_username,
-        .password = cfg->sentinel_password,
-        .username_setting = "--sentinel-username / REDIS_SENTINEL_USERNAME",
-        .password_setting = "--sentinel-password / REDIS_SENTINEL_PASSWORD",
-    };
-    sc->data_auth = (struct credentials){
-        .username = cfg->redis_username,
-        .password = cfg->redis_password,
-        .username_setting = "--redis-username / REDIS_USERNAME",
-        .password_setting = "--redis-password / REDIS_PASSWORD",
-    };
+    sc->sentinel_auth = redis_auth_sentinels(cfg);
+    sc->data_auth = redis_auth_data_nodes(cfg);
     sc->topology = topology;
     sc->master_target = master;
     sc->replica_target = replica;

@@ -90,8 +90,7 @@ struct store *store_new(struct event_loop *loop, struct app *app, const char *wo
     const struct config *cfg = app->cfg;
     struct redis_pipe_settings settings = {
         .timeout_ms = cfg->redis_timeout_ms,
-        .username = cfg->redis_username,
-        .password = cfg->redis_password,
+        .auth = redis_auth_data_nodes(cfg),
         .name = worker_name,
     };
 
