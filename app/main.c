@@ -159,10 +159,8 @@ int main(int argc, char **argv)
     if (listen_fd < 0) return 1;
     app.cfg = &cfg;
     topology_init(&app.topology);
-    if (redis_target_init(&app.target) != 0 || redis_target_init(&app.replica_target) != 0) {
-        log_error("cannot create an eventfd: %s", strerror(errno));
-        return 1;
-    }
+    redis_target_init(&app.target);
+    redis_target_init(&app.replica_target);
     app.ip_limit = ip_limit_new(cfg.max_connections_per_ip);
     locator = redis_locator_start(&app);
     workers = xcalloc((size_t)cfg.threads, sizeof(*workers));

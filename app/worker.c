@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "access_log.h"
@@ -24,6 +23,7 @@
 #include "metrics.h"
 #include "routes.h"
 #include "store.h"
+#include "wakeup.h"
 #include "xmalloc.h"
 
 #define DRAIN_POLL_MS 50
@@ -60,10 +60,8 @@ static void on_http_ready(struct loop_watch *watch, uint32_t events)
 
 static void on_wake(struct loop_watch *watch, uint32_t events)
 {
-    uint64_t count;
-
     (void)events;
-    (void)!read(watch->fd, &count, sizeof(count));
+    wakeup_drain(watch->fd);
 }
 
 struct worker *worker_new(struct app *app, int index, int listen_fd)
@@ -89,7 +87,7 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
         log_error("%s: epoll: %s", w->name, strerror(errno));
         goto fail;
     }
-    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    w->wake_fd = wakeup_open();
     if (w->wake_fd < 0 ||
         event_loop_add(&w->loop, &w->wake_watch, w->wake_fd, LOOP_READ, on_wake) != 0) {
         log_error("%s: eventfd: %s", w->name, strerror(errno));
@@ -208,9 +206,7 @@ bool worker_finished(struct worker *w)
 
 void worker_wake(struct worker *w)
 {
-    uint64_t one = 1;
-
-    (void)!write(w->wake_fd, &one, sizeof(one));
+    wakeup_signal(w->wake_fd);
 }
 
 int worker_join(struct worker *w)
