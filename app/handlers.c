@@ -11,6 +11,7 @@
 #include "config.h"
 #include "escape.h"
 #include "store.h"
+#include "store_counter.h"
 #include "xmalloc.h"
 
 static void ping_done(void *arg, enum store_status status, long long value)

@@ -1,5 +1,6 @@
-/* Redis commands as domain operations for one worker: the counter, the /query/ value, the
- * hello-world exchange and the readiness ping. Replies are turned into a status and plain
+/* Redis commands as domain operations for one worker: the /query/ value, the hello-world
+ * exchange and the readiness ping here; the counter in store_counter.h, the JSON API's data in
+ * store_api.h. Replies are turned into a status and plain
  * values here; the Redis reply type never leaves this module and redis_pipe.c. Each function
  * returns 0 when the operation was queued (its callback runs later, exactly once, on the same
  * thread) or -1 when Redis is not usable now (the callback is never called). */
@@ -118,12 +119,6 @@ struct store_call {
     char old_session[STORE_SESSION_ID_BYTES + 1]; /* a session visit's two candidate ids */
     char new_session[STORE_SESSION_ID_BYTES + 1];
 };
-
-/* INCR count: exactly one increment, never retried. With min-replicas-ack > 0 the value is
- * answered only after WAIT confirmed it; a value at or below one this process already showed is
- * answered STORE_UNAVAILABLE (and the key repaired forward). */
-int store_incr_counter(struct store *store, struct store_call *call, store_counter_fn done,
-                       void *arg);
 
 /* GET redis_app. */
 int store_get_query_value(struct store *store, struct store_call *call, store_value_fn done,

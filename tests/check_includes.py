@@ -2,8 +2,10 @@
 """The module graph of app/, read from its #include lines, and the rules it must keep.
 
 A module is a .c file with its .h (app/store.c + app/store.h is "store"; a header alone, such as
-app/app.h, is a module too; app/X_internal.h belongs to module X). Module A depends on B when a
-file of A includes "B.h". The check fails when:
+app/app.h, is a module too). app/X_internal.h is module X's private header: it belongs to X, and
+so does every file that includes it with its header (store_api.c, store_api.h, store_counter.c
+and store_counter.h are part of the store: they share the layout of struct store). Module A
+depends on B when a file of A includes "B.h". The check fails when:
   - the dependencies make a circle (a module that, through its includes, includes itself);
   - a file other than app/http.c includes <microhttpd.h> (the HTTP library stays in http.c);
   - a file outside the Redis layer (redis_*, store*, sentinel*) includes <hiredis/...>.
@@ -27,21 +29,42 @@ HTTP_LIBRARY_FILES = {"http.c"}
 REDIS_LAYER = re.compile(r"^(redis_|store|sentinel)")
 
 
+MEMBERS = {}  # file stem -> the module whose private header it includes (read_graph fills it)
+
+
 def module_of(filename):
-    stem = os.path.splitext(filename)[0]
-    return stem[: -len("_internal")] if stem.endswith("_internal") else stem
+    stem = os.path.splitext(os.path.basename(filename))[0]
+    if stem.endswith("_internal"):
+        return stem[: -len("_internal")]
+    return MEMBERS.get(stem, stem)
+
+
+def read_sources(app_dir):
+    """{file name: its text} for app/*.c and app/*.h."""
+    texts = {}
+    for name in sorted(os.listdir(app_dir)):
+        if name.endswith((".c", ".h")):
+            with open(os.path.join(app_dir, name), encoding="utf-8") as source:
+                texts[name] = source.read()
+    return texts
 
 
 def read_graph(app_dir):
     """Returns ({module: set of modules it includes}, [rule violations])."""
     graph, problems = {}, []
-    names = sorted(f for f in os.listdir(app_dir) if f.endswith((".c", ".h")))
-    known = {module_of(f) for f in names}
-    for name in names:
+    texts = read_sources(app_dir)
+    for name, text in texts.items():
+        for kind, target in INCLUDE.findall(text):
+            private = os.path.splitext(target)[0]
+            if kind == '"' and private.endswith("_internal"):
+                owner = private[: -len("_internal")]
+                stem = os.path.splitext(name)[0]
+                if stem != owner:
+                    MEMBERS[stem] = owner
+    known = {module_of(f) for f in texts}
+    for name, text in texts.items():
         module = module_of(name)
         deps = graph.setdefault(module, set())
-        with open(os.path.join(app_dir, name), encoding="utf-8") as source:
-            text = source.read()
         for kind, target in INCLUDE.findall(text):
             if kind == "<":
                 if target == "microhttpd.h" and name not in HTTP_LIBRARY_FILES:
@@ -203,6 +226,9 @@ def main(argv):
     edges = sum(len(d) for d in graph.values())
     print(f"include check: {len(graph)} modules in {app_dir}/, {edges} includes between them, "
           f"{sum(len(c) for c in circles)} of them in circles; layers, bottom first:")
+    for owner in sorted(set(MEMBERS.values())):
+        members = sorted(stem for stem, o in MEMBERS.items() if o == owner)
+        print(f"  ({owner} includes {', '.join(members)}: they share {owner}_internal.h)")
     for n in range(max(level.values(), default=-1) + 1):
         names = sorted(("{" + " ".join(c) + "}") if len(c) > 1 else c[0]
                        for i, c in enumerate(comps) if level[i] == n)
