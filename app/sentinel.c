@@ -1,12 +1,12 @@
-/* Sentinel discovery and failover following (see sentinel.h). Locator thread only: every
- * hiredis context here is blocking, with redisSetTimeout() after each connect, so no call waits
- * longer than its timeout; a context that timed out is freed, never reused. */
+/* Sentinel discovery and failover following (see sentinel.h): the Sentinels asked, the master
+ * verified and published, the replica for reads chosen. Locator thread only: every hiredis
+ * context here is blocking with timeouts (redis_sync.h); the event subscription is
+ * sentinel_events.c's, the durable counter's number sentinel_acks.c's. */
 #include "sentinel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -15,7 +15,10 @@
 #include "log.h"
 #include "redis_auth.h"
 #include "redis_info.h"
+#include "redis_sync.h"
 #include "resolve.h"
+#include "sentinel_acks.h"
+#include "sentinel_events.h"
 #include "xmalloc.h"
 
 #define SENTINEL_NODES_MAX        32
@@ -48,13 +51,6 @@ struct answer {
     struct ack_view view;
 };
 
-/* A connection for ROLE checks, kept across checks while its address stays the same. */
-struct role_probe {
-    redisContext *ctx;
-    char ip[REDIS_TARGET_IP_MAX_BYTES];
-    int port;
-};
-
 struct sentinel_client {
     const struct config *cfg;
     struct redis_credentials sentinel_auth; /* to the Sentinels */
@@ -64,10 +60,9 @@ struct sentinel_client {
     struct topology *topology;
     struct sentinel_node nodes[SENTINEL_NODES_MAX]; /* the one that answered last comes first */
     int node_count;
-    redisContext *subscription;
-    char subscription_node[CONFIG_HOST_MAX_BYTES + 8];
-    struct role_probe master_probe;
-    struct role_probe replica_probe;
+    struct sentinel_events events;
+    struct redis_sync_probe master_probe;
+    struct redis_sync_probe replica_probe;
     bool have_master;
     char master_host[CONFIG_HOST_MAX_BYTES + 1];
     char master_ip[REDIS_TARGET_IP_MAX_BYTES];
@@ -77,75 +72,8 @@ struct sentinel_client {
     int64_t last_list_refresh_ms;
     bool urgent;
     struct log_dedupe problem_log;
-    int group_size;           /* the largest Sentinel group any answer described */
-    uint64_t acks_generation; /* the master the number below is for */
-    int acks;                 /* replicas a WAIT must count (ack_rule.h) */
+    struct sentinel_acks acks; /* the durable counter's number (sentinel_acks.h) */
 };
-
-static struct timeval timeval_of_ms(int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    return tv;
-}
-
-/* A blocking context whose connect and every read and write are bounded by timeout_ms. */
-static redisContext *connect_bounded(const char *host, int port, int timeout_ms, char *why,
-                                     size_t why_size)
-{
-    struct timeval tv = timeval_of_ms(timeout_ms);
-    redisContext *c = redisConnectWithTimeout(host, port, tv);
-
-    if (c == NULL || c->err) {
-        snprintf(why, why_size, "%s", c != NULL ? c->errstr : "out of memory");
-        if (c != NULL) redisFree(c);
-        return NULL;
-    }
-    /* hiredis 0.14: the connect timeout does not cover reads; without this a hung server
-     * blocks the thread forever */
-    if (redisSetTimeout(c, tv) != REDIS_OK) {
-        snprintf(why, why_size, "cannot set the socket timeout");
-        redisFree(c);
-        return NULL;
-    }
-    redisEnableKeepAlive(c);
-    return c;
-}
-
-/* Why a blocking call on `c` failed, in words: a read timeout shows as EAGAIN in hiredis. */
-static void describe_failure(const redisContext *c, int timeout_ms, char *why, size_t why_size)
-{
-    if (c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily unavailable") != NULL)
-        snprintf(why, why_size, "no reply within %d ms", timeout_ms);
-    else if (c->err == REDIS_ERR_EOF)
-        snprintf(why, why_size, "closed the connection");
-    else
-        snprintf(why, why_size, "%s", c->errstr[0] ? c->errstr : "no reply");
-}
-
-/* Sends AUTH [username] password when a password is set. Returns 0, or -1 with the reason. */
-static int authenticate(redisContext *c, const struct redis_credentials *auth, char *why,
-                        size_t why_size)
-{
-    const char *argv[3];
-    size_t argv_len[3];
-    int argc = redis_auth_argv(auth, argv, argv_len);
-    redisReply *r;
-    int rc = 0;
-
-    if (argc == 0) return 0;
-    r = redisCommandArgv(c, argc, argv, argv_len);
-    if (r == NULL) {
-        snprintf(why, why_size, "AUTH: %s", c->errstr);
-        return -1;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        redis_auth_explain(r->str, auth, why, why_size);
-        rc = -1;
-    }
-    freeReplyObject(r);
-    return rc;
-}
 
 static void node_down(struct sentinel_node *node, const char *reason, int64_t now)
 {
@@ -157,17 +85,13 @@ static void node_down(struct sentinel_node *node, const char *reason, int64_t no
 
 static bool node_connect(struct sentinel_client *sc, struct sentinel_node *node, int64_t now)
 {
-    char why[REASON_BYTES], auth_why[REASON_BYTES];
+    char why[REASON_BYTES];
 
     if (node->ctx != NULL) return true;
-    node->ctx =
-        connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+    node->ctx = redis_sync_connect(node->host, node->port, sc->cfg->sentinel_timeout_ms,
+                                   &sc->sentinel_auth, why, sizeof(why));
     if (node->ctx == NULL) {
         node_down(node, why, now);
-        return false;
-    }
-    if (authenticate(node->ctx, &sc->sentinel_auth, auth_why, sizeof(auth_why)) != 0) {
-        node_down(node, auth_why, now);
         return false;
     }
     return true;
@@ -193,7 +117,7 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
     if (redisGetReply(node->ctx, (void **)&addr) != REDIS_OK ||
         redisGetReply(node->ctx, (void **)&master) != REDIS_OK ||
         redisGetReply(node->ctx, (void **)&replicas) != REDIS_OK) {
-        describe_failure(node->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        redis_sync_describe_failure(node->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         node_down(node, why, now);
         goto done;
     }
@@ -282,100 +206,10 @@ static void expand_configured_names(struct sentinel_client *sc)
     }
 }
 
-/* Closes a probe's connection. */
-static void probe_close(struct role_probe *probe)
-{
-    if (probe->ctx != NULL) redisFree(probe->ctx);
-    probe->ctx = NULL;
-}
-
-/* Runs ROLE on ip:port (reusing the probe's connection). Returns the reply (caller frees) or
- * NULL with the reason. */
-static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *probe, const char *ip,
-                              int port, char *why, size_t why_size)
-{
-    redisReply *r;
-
-    if (probe->ctx != NULL && (probe->port != port || strcmp(probe->ip, ip) != 0))
-        probe_close(probe);
-    if (probe->ctx == NULL) {
-        char reason[REASON_BYTES];
-
-        probe->ctx = connect_bounded(ip, port, sc->cfg->redis_timeout_ms, reason, sizeof(reason));
-        if (probe->ctx == NULL) {
-            snprintf(why, why_size, "%s", reason);
-            return NULL;
-        }
-        snprintf(probe->ip, sizeof(probe->ip), "%s", ip);
-        probe->port = port;
-        if (authenticate(probe->ctx, &sc->data_auth, reason, sizeof(reason)) != 0) {
-            snprintf(why, why_size, "%s", reason);
-            probe_close(probe);
-            return NULL;
-        }
-    }
-    r = redisCommand(probe->ctx, "ROLE");
-    if (r == NULL) {
-        char reason[REASON_BYTES - 8];
-
-        describe_failure(probe->ctx, sc->cfg->redis_timeout_ms, reason, sizeof(reason));
-        snprintf(why, why_size, "ROLE: %s", reason);
-        probe_close(probe); /* timed out or broken: never reused */
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        redis_auth_explain(r->str, &sc->data_auth, why, why_size);
-        freeReplyObject(r);
-        probe_close(probe);
-        return NULL;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->element[0]->type != REDIS_REPLY_STRING) {
-        snprintf(why, why_size, "unexpected ROLE reply");
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* The replicas a verified master reports (INFO replication), for the acknowledgement rule. */
-struct online_replicas {
-    struct redis_info_replica_line list[ACK_RULE_ONLINE_MAX];
-    int count; /* -1: unknown */
-};
-
-static void keep_replica_line(void *arg, const struct redis_info_replica_line *line)
-{
-    struct online_replicas *online = arg;
-
-    if (online->count >= 0 && online->count < ACK_RULE_ONLINE_MAX)
-        online->list[online->count++] = *line;
-    else
-        online->count = -1; /* more than we keep: unknown, so nothing is lowered */
-}
-
-/* Reads the replicas of the master on the probe's connection (-1 when it does not answer). */
-static void read_replicas(struct sentinel_client *sc, struct online_replicas *online)
-{
-    redisReply *r = redisCommand(sc->master_probe.ctx, "INFO replication");
-    long long offset;
-
-    online->count = -1;
-    if (r == NULL) {
-        probe_close(&sc->master_probe); /* timed out or broken: never reused */
-        return;
-    }
-    if (r->type == REDIS_REPLY_STRING) {
-        online->count = 0;
-        redis_info_replication(r->str, r->len, keep_replica_line, online, &offset);
-    }
-    freeReplyObject(r);
-}
-
 /* True when host:port (resolved into `ip`) answers ROLE as a master; `online` receives the
  * replicas it reports online. */
 static bool verify_master(struct sentinel_client *sc, const char *host, int port,
-                          char ip[REDIS_TARGET_IP_MAX_BYTES], struct online_replicas *online,
+                          char ip[REDIS_TARGET_IP_MAX_BYTES], struct sentinel_acks_online *online,
                           char *why, size_t why_size)
 {
     const char *resolve_why;
@@ -386,7 +220,7 @@ static bool verify_master(struct sentinel_client *sc, const char *host, int port
         snprintf(why, why_size, "cannot resolve: %s", resolve_why);
         return false;
     }
-    r = probe_role(sc, &sc->master_probe, ip, port, why, why_size);
+    r = redis_sync_role(&sc->master_probe, ip, port, why, why_size);
     if (r == NULL) return false;
     is_master = strcmp(r->element[0]->str, "master") == 0;
     if (!is_master && r->elements >= 3 && r->element[1]->type == REDIS_REPLY_STRING &&
@@ -397,7 +231,7 @@ static bool verify_master(struct sentinel_client *sc, const char *host, int port
         snprintf(why, why_size, "ROLE says %s, not master", r->element[0]->str);
     freeReplyObject(r);
     online->count = -1;
-    if (is_master) read_replicas(sc, online);
+    if (is_master) sentinel_acks_read_online(&sc->master_probe, online);
     return is_master;
 }
 
@@ -476,81 +310,27 @@ static uint64_t publish_master(struct sentinel_client *sc, const struct answer *
     return gen;
 }
 
-/* True when some view lists host:port. */
-static bool listed(const struct ack_view *views, int count, const char *host, int port)
-{
-    for (int i = 0; i < count; i++) {
-        int kept = views[i].replica_count < REDIS_INFO_REPLICAS_MAX ? views[i].replica_count
-                                                                    : REDIS_INFO_REPLICAS_MAX;
-
-        for (int j = 0; j < kept; j++) {
-            if (views[i].replicas[j].port == port && strcmp(views[i].replicas[j].host, host) == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
-/* The master names a replica as it announces itself (a name, with replica-announce-ip); a
- * Sentinel without announce-hostnames lists it by address. Counting both would ask WAIT for a
- * replica that does not exist: a name no Sentinel lists is matched by its address instead. */
-static void match_names(struct online_replicas *online, const struct ack_view *views, int count)
-{
-    for (int i = 0; i < online->count; i++) {
-        struct redis_info_replica_line *line = &online->list[i];
-        char ip[REDIS_TARGET_IP_MAX_BYTES];
-        const char *why;
-
-        if (listed(views, count, line->ip, line->port) ||
-            resolve_host(line->ip, ip, sizeof(ip), &why) != 0 || strcmp(ip, line->ip) == 0 ||
-            !listed(views, count, ip, line->port))
-            continue;
-        snprintf(line->ip, sizeof(line->ip), "%s", ip);
-    }
-}
-
-/* Works out how many replicas a WAIT on the master of `gen` must count (ack_rule.h) from the
- * Sentinels' answers of this discovery and the master's own ROLE, and publishes it. */
+/* Works out how many replicas a WAIT on the master of `gen` must count from the Sentinels'
+ * answers of this discovery and the master's own ROLE, and publishes it (sentinel_acks.h). */
 static void update_acks(struct sentinel_client *sc, uint64_t gen, const struct answer *answers,
-                        int count, struct online_replicas *online)
+                        int count, struct sentinel_acks_online *online)
 {
     struct ack_view *views = xcalloc((size_t)count + 1, sizeof(*views));
-    struct ack_input in = {
+    struct sentinel_acks_input in = {
+        .generation = gen,
         .master_host = sc->master_host,
         .master_port = sc->master_port,
         .views = views,
-        .online = online->list,
-        .online_count = online->count,
-        .previous = gen == sc->acks_generation ? sc->acks : -1,
+        .online = online,
         .min_acks = sc->cfg->min_replicas_ack,
     };
-    struct ack_result result;
 
     for (int i = 0; i < count; i++) {
-        if (answers[i].kind != ANSWER_ADDRESS || !answers[i].has_view) continue;
-        views[in.view_count++] = answers[i].view;
-        /* the group as the Sentinels know it, never as short as our own list may be */
-        if (answers[i].view.master.other_sentinels + 1 > sc->group_size)
-            sc->group_size = answers[i].view.master.other_sentinels + 1;
+        if (answers[i].kind == ANSWER_ADDRESS && answers[i].has_view)
+            views[in.view_count++] = answers[i].view;
     }
-    in.group_size = sc->group_size;
-    match_names(online, views, in.view_count);
-    ack_rule_compute(&in, &result);
+    sentinel_acks_update(&sc->acks, &in, sc->master_target, sc->topology);
     free(views);
-    if (gen != sc->acks_generation || result.required != sc->acks) {
-        log_info("redis: a value is confirmed once %d replica%s hold%s it (%d known, %d left out; "
-                 "%d of %d Sentinels agree on %s:%d%s)",
-                 result.required, result.required == 1 ? "" : "s", result.required == 1 ? "s" : "",
-                 result.candidates, result.left_out, result.agreeing, sc->group_size,
-                 sc->master_host, sc->master_port,
-                 result.fresh ? "" : ": no majority view, the number is not lowered");
-        topology_event(sc->topology, "pings wait for %d replica%s (%d known, %d left out)",
-                       result.required, result.required == 1 ? "" : "s", result.candidates,
-                       result.left_out);
-    }
-    sc->acks_generation = gen;
-    sc->acks = result.required;
-    redis_target_set_acks(sc->master_target, gen, result.required);
 }
 
 /* Runs `SENTINEL <subcommand> <master name>` on the Sentinel that answered last. Returns the
@@ -564,7 +344,7 @@ static redisReply *ask_front(struct sentinel_client *sc, const char *subcommand,
     if (front->ctx == NULL) return NULL;
     r = redisCommand(front->ctx, "SENTINEL %s %s", subcommand, sc->cfg->master_name);
     if (r == NULL) {
-        describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        redis_sync_describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         node_down(front, why, now);
     }
     return r;
@@ -623,7 +403,7 @@ static void choose_replica(struct sentinel_client *sc, int64_t now)
             !redis_info_parse_port(port, strlen(port), &port_number))
             continue;
         if (resolve_host(ip, resolved, sizeof(resolved), &resolve_why) != 0) continue;
-        role = probe_role(sc, &sc->replica_probe, resolved, port_number, why, sizeof(why));
+        role = redis_sync_role(&sc->replica_probe, resolved, port_number, why, sizeof(why));
         if (role == NULL) continue;
         /* ["slave", master host, master port, state, offset]: connected to our master */
         if (strcmp(role->element[0]->str, "slave") == 0 && role->elements >= 4 &&
@@ -667,7 +447,7 @@ static void discover(struct sentinel_client *sc, int64_t now)
 {
     /* on the heap: each answer carries a view of up to REDIS_INFO_REPLICAS_MAX replicas */
     struct answer *answers = xcalloc(SENTINEL_NODES_MAX, sizeof(*answers));
-    struct online_replicas online;
+    struct sentinel_acks_online online;
     bool asked[SENTINEL_NODES_MAX] = {false};
     char verify_reasons[1000] = "";
     size_t used = 0;
@@ -741,82 +521,14 @@ done:
     free(answers);
 }
 
-/* The events that change the master or the replicas Sentinel could promote: each one makes the
- * locator look again at once rather than at the next routine check. */
-#define WATCHED_EVENTS                                                                             \
-    "+switch-master +sdown -sdown +odown -odown +convert-to-slave +fix-slave-config +slave "       \
-    "+failover-end +slave-reconf-done +role-change -role-change +reset-master"
-
-/* Subscribes to the watched events on the first Sentinel that accepts. */
+/* Subscribes to Sentinel's events on the first Sentinel that answers now and accepts. */
 static void ensure_subscription(struct sentinel_client *sc)
 {
-    for (int i = 0; sc->subscription == NULL && i < sc->node_count; i++) {
-        struct sentinel_node *node = &sc->nodes[i];
-        char why[REASON_BYTES];
-        redisContext *c;
-        redisReply *r;
-
-        if (node->ctx == NULL) continue; /* only Sentinels that answer now */
-        c = connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
-        if (c == NULL) continue;
-        if (authenticate(c, &sc->sentinel_auth, why, sizeof(why)) != 0) {
-            redisFree(c);
-            continue;
-        }
-        /* one confirmation per channel: the first is read here, the others by read_events */
-        r = redisCommand(c, "SUBSCRIBE " WATCHED_EVENTS);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-            if (r != NULL) freeReplyObject(r);
-            redisFree(c);
-            continue;
-        }
-        freeReplyObject(r);
-        sc->subscription = c;
-        snprintf(sc->subscription_node, sizeof(sc->subscription_node), "%s:%d", node->host,
-                 node->port);
-        log_debug("redis: watching Sentinel events on %s", sc->subscription_node);
+    for (int i = 0; sc->events.ctx == NULL && i < sc->node_count; i++) {
+        if (sc->nodes[i].ctx != NULL)
+            sentinel_events_subscribe(&sc->events, sc->nodes[i].host, sc->nodes[i].port,
+                                      sc->cfg->sentinel_timeout_ms, &sc->sentinel_auth);
     }
-}
-
-static void drop_subscription(struct sentinel_client *sc)
-{
-    if (sc->subscription != NULL) redisFree(sc->subscription);
-    sc->subscription = NULL;
-}
-
-/* Reads what the subscription delivered. Returns true when discovery should run now. */
-static bool read_events(struct sentinel_client *sc)
-{
-    void *reply = NULL;
-    bool seen = false;
-
-    if (redisBufferRead(sc->subscription) != REDIS_OK) {
-        log_debug("redis: lost the Sentinel event subscription on %s: %s", sc->subscription_node,
-                  sc->subscription->errstr);
-        drop_subscription(sc);
-        return true; /* events may have been missed */
-    }
-    while (redisGetReplyFromReader(sc->subscription, &reply) == REDIS_OK && reply != NULL) {
-        redisReply *r = reply;
-
-        /* ["message", "<event>", "<payload naming the master group>"]; only a hint: discovery
-         * checks everything again */
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-            r->element[1]->type == REDIS_REPLY_STRING &&
-            r->element[2]->type == REDIS_REPLY_STRING &&
-            redis_info_event_is_for(r->element[2]->str, r->element[2]->len, sc->cfg->master_name)) {
-            if (strcmp(r->element[1]->str, "+switch-master") == 0)
-                log_info("redis: Sentinel %s announced +switch-master %s (checking with ROLE)",
-                         sc->subscription_node, r->element[2]->str);
-            else
-                log_debug("redis: Sentinel %s: %s %s", sc->subscription_node, r->element[1]->str,
-                          r->element[2]->str);
-            seen = true;
-        }
-        freeReplyObject(reply);
-        reply = NULL;
-    }
-    return seen;
 }
 
 struct sentinel_client *sentinel_client_new(const struct config *cfg, struct redis_target *master,
@@ -830,6 +542,8 @@ struct sentinel_client *sentinel_client_new(const struct config *cfg, struct red
     sc->topology = topology;
     sc->master_target = master;
     sc->replica_target = replica;
+    sc->master_probe.timeout_ms = sc->replica_probe.timeout_ms = cfg->redis_timeout_ms;
+    sc->master_probe.auth = sc->replica_probe.auth = &sc->data_auth;
     pthread_mutex_init(&sc->problem_log.lock, NULL);
     for (int i = 0; i < cfg->sentinel_count; i++)
         add_node(sc, cfg->sentinels[i].host, cfg->sentinels[i].port);
@@ -844,16 +558,16 @@ void sentinel_client_free(struct sentinel_client *sc)
     for (int i = 0; i < sc->node_count; i++) {
         if (sc->nodes[i].ctx != NULL) redisFree(sc->nodes[i].ctx);
     }
-    drop_subscription(sc);
-    probe_close(&sc->master_probe);
-    probe_close(&sc->replica_probe);
+    sentinel_events_drop(&sc->events);
+    redis_sync_probe_close(&sc->master_probe);
+    redis_sync_probe_close(&sc->replica_probe);
     pthread_mutex_destroy(&sc->problem_log.lock);
     free(sc);
 }
 
 int sentinel_client_event_fd(const struct sentinel_client *sc)
 {
-    return sc->subscription != NULL ? sc->subscription->fd : -1;
+    return sentinel_events_fd(&sc->events);
 }
 
 int64_t sentinel_client_next_check_ms(const struct sentinel_client *sc)
@@ -865,7 +579,7 @@ int64_t sentinel_client_next_check_ms(const struct sentinel_client *sc)
 void sentinel_client_step(struct sentinel_client *sc, bool failure_reported, bool events_ready,
                           int64_t now_ms)
 {
-    if (events_ready && sc->subscription != NULL && read_events(sc)) sc->urgent = true;
+    if (events_ready && sentinel_events_read(&sc->events, sc->cfg->master_name)) sc->urgent = true;
     if (failure_reported) sc->urgent = true;
     if ((sc->urgent && now_ms - sc->last_discovery_ms >= DISCOVERY_MIN_INTERVAL_MS) ||
         now_ms >= sc->next_check_ms) {
@@ -878,12 +592,10 @@ void sentinel_client_step(struct sentinel_client *sc, bool failure_reported, boo
                                                                       : RETRY_INTERVAL_MS);
     }
     /* a subscription on a Sentinel that stopped answering delivers nothing: move it */
-    for (int i = 0; sc->subscription != NULL && i < sc->node_count; i++) {
-        char node[CONFIG_HOST_MAX_BYTES + 8];
-
-        snprintf(node, sizeof(node), "%s:%d", sc->nodes[i].host, sc->nodes[i].port);
-        if (sc->nodes[i].ctx == NULL && strcmp(node, sc->subscription_node) == 0)
-            drop_subscription(sc);
+    for (int i = 0; i < sc->node_count; i++) {
+        if (sc->nodes[i].ctx == NULL &&
+            sentinel_events_on(&sc->events, sc->nodes[i].host, sc->nodes[i].port))
+            sentinel_events_drop(&sc->events);
     }
     ensure_subscription(sc);
 }
