@@ -90,9 +90,7 @@ static void render_histogram(struct text *t, const struct metrics_registry *r,
                    "the end of the exchange, by route.\n"
                    "# TYPE redisapp_http_request_duration_seconds histogram\n");
     for (size_t route = 0; route <= names->count; route++) {
-        uint64_t cumulative = 0, sum_us = 0;
-
-        uint64_t total = 0;
+        uint64_t cumulative = 0, sum_us = 0, total = 0;
 
         for (int w = 0; w < r->worker_count; w++) {
             sum_us += load(&r->workers[w]->duration_sum_us[route]);

@@ -368,8 +368,7 @@ static void read_replies(struct redis_pipe *pipe)
 
 static void on_socket_event(struct loop_watch *watch, uint32_t events)
 {
-    struct redis_pipe *pipe =
-        (struct redis_pipe *)((char *)watch - offsetof(struct redis_pipe, watch));
+    struct redis_pipe *pipe = LOOP_WATCH_OWNER(watch, struct redis_pipe, watch);
 
     if (pipe->ctx == NULL) return; /* stale event for a closed connection */
     if (pipe->state == PIPE_CONNECTING) {

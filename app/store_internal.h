@@ -34,7 +34,7 @@ struct durable_counter {
     size_t wait_command_len;
 };
 
-#define STORE_PIPES_MAX 3 /* the master, a replica for reads, the durable counter */
+#define STORE_PIPES_MAX METRICS_PIPES_PER_WORKER /* the master, a read replica, the counter */
 
 struct store {
     struct redis_pipe *pipe;

@@ -28,6 +28,10 @@
 
 #define DRAIN_POLL_MS 50
 
+/* every worker registers its metrics and listens to both targets */
+_Static_assert(CONFIG_THREADS_MAX <= METRICS_SOURCES_MAX, "a metrics slot per worker");
+_Static_assert(CONFIG_THREADS_MAX <= REDIS_TARGET_LISTENERS_MAX, "a target listener per worker");
+
 struct worker {
     struct app *app;
     int index;
@@ -52,7 +56,7 @@ struct worker {
 
 static void on_http_ready(struct loop_watch *watch, uint32_t events)
 {
-    struct worker *w = (struct worker *)((char *)watch - offsetof(struct worker, http_watch));
+    struct worker *w = LOOP_WATCH_OWNER(watch, struct worker, http_watch);
 
     (void)events;
     w->http_ready = true;
