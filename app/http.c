@@ -1,9 +1,9 @@
 /* libmicrohttpd glue for one worker: request state from the URI callback (a pool of struct
  * request), the access handler's phases (headers -> route -> body -> dispatch -> waiting ->
  * respond), responses built from struct response, connection accounting, and the access-log line
- * and metrics at completion. Answers are queued
- * only from the second handler call on, because queueing in the first call makes 0.9.75 close
- * keep-alive connections. Worker thread only (MHD runs in external-epoll mode).
+ * and metrics at completion. Answers are queued only from the second handler call on, because
+ * queueing in the first call makes 0.9.75 close keep-alive connections. Worker thread only (MHD
+ * runs in external-epoll mode).
  *
  * A request waiting for Redis is not suspended: the handler returns without a response, MHD
  * keeps the connection in its ready list and asks again on every MHD_run until the answer is

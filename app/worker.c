@@ -97,8 +97,6 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
         log_error("%s: eventfd: %s", w->name, strerror(errno));
         goto fail;
     }
-    w->store = store_new(&w->loop, app, w->name);
-    w->api = (struct api_context){.app = app, .store = w->store};
     http.routes = routes_table(&http.route_count);
     w->http = http_server_start(&http);
     if (w->http == NULL) goto fail;
@@ -107,6 +105,10 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
         log_error("%s: epoll: %s", w->name, strerror(errno));
         goto fail;
     }
+    /* last, so a worker that fails to start has registered nothing (no request runs before the
+     * thread starts, so the handlers' context is complete by then) */
+    w->store = store_new(&w->loop, app, w->name);
+    w->api = (struct api_context){.app = app, .store = w->store};
     metrics_register_worker(&app->metrics, &w->metrics);
     /* a newly published address wakes the loop, so connections follow it at once */
     redis_target_add_listener(&app->target, w->wake_fd);
