@@ -40,8 +40,8 @@ else
 Q := @
 endif
 
-.PHONY: all deps test unit integration check asan-check fuzz bench run format format-check \
-        install clean help up down test-compose test-browser
+.PHONY: all deps deps-run deps-bench libs-check test unit integration check asan-check fuzz \
+        bench run format format-check install clean help up down test-compose test-browser
 
 all: build/redisapp
 
@@ -53,7 +53,7 @@ $(BINARY): $(OBJECTS)
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(APP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(APP_LIBS)
 
-$(BUILD)/app/%.o: app/%.c
+$(BUILD)/app/%.o: app/%.c | libs-check
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(APP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -70,8 +70,35 @@ build/release/redisapp:
 endif
 
 # --- dependencies -------------------------------------------------------------------------
+# tests/deps.sh installs what is missing: `run` for building and make run, `test` for every
+# test (make deps), `bench` for the benchmark's nginx and wrk.
 deps:
-	$(Q)sh tests/deps.sh
+	$(Q)sh tests/deps.sh test
+
+deps-run:
+	$(Q)sh tests/deps.sh run
+
+deps-bench:
+	$(Q)sh tests/deps.sh bench
+
+# Before anything is compiled: the compiler and the libraries' development files are there, or
+# make stops naming each one that is missing (instead of a compiler error about a header).
+LIB_PACKAGES := libmicrohttpd:libmicrohttpd-dev hiredis:libhiredis-dev libcjson:libcjson-dev
+libs-check:
+	$(Q)missing=""; \
+	command -v $(CC) >/dev/null 2>&1 || missing="$$missing $(CC) (Debian: gcc)"; \
+	if ! command -v $(PKG_CONFIG) >/dev/null 2>&1; then \
+	    missing="$$missing $(PKG_CONFIG) (Debian: pkg-config)"; \
+	    for p in $(LIB_PACKAGES); do missing="$$missing $${p%%:*} (Debian: $${p#*:})"; done; \
+	else \
+	    for p in $(LIB_PACKAGES); do $(PKG_CONFIG) --exists $${p%%:*} || \
+	        missing="$$missing $${p%%:*} (Debian: $${p#*:})"; done; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	    echo "make: cannot build redisapp: missing$$missing" | sed 's/) /), /g' >&2; \
+	    echo "make: run \`make deps\` (or \`make run\`), which installs them on Debian 12" >&2; \
+	    exit 1; \
+	fi
 
 # --- tests --------------------------------------------------------------------------------
 unit: $(UNIT_BINS)
@@ -117,10 +144,10 @@ test: deps
 	@echo "  all tests passed"
 
 # --- running and measuring ----------------------------------------------------------------
-run: deps build/redisapp
+run: deps-run build/redisapp
 	$(Q)ARGS="$(ARGS)" sh tests/run-local.sh
 
-bench: build/redisapp
+bench: deps-bench build/redisapp
 	$(Q)$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # --- housekeeping -------------------------------------------------------------------------
@@ -146,7 +173,8 @@ help:
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
 	@echo "make fuzz       libFuzzer runs on the request-target and text parsers (FUZZ_SECONDS=10)"
-	@echo "make run        start a local redis-server if none answers, then the server"
+	@echo "make run        install what running needs, start a local redis-server if none"
+	@echo "                answers, then the server"
 	@echo "make bench      wrk benchmark beside nginx and redis-benchmark"
 	@echo "make format     clang-format the C sources"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
@@ -186,10 +214,10 @@ test-compose:
 	$(Q)$(PYTHON) tests/compose/test_compose.py
 
 # --- the page's browser test (tests/browser/) ----------------------------------------------
-# Debian's chromium driven by playwright-core from npm (run.sh runs npm ci when node_modules is
-# missing or stale; no browser is downloaded), against build/redisapp and its own redis-server.
-# Screenshots and logs: tests/artifacts/browser/.
+# Debian's chromium, driven through Debian's chromedriver by Debian's python3-selenium, against
+# build/redisapp, its own redis-server and HAProxy. Screenshots and logs: tests/artifacts/browser/.
 test-browser: build/redisapp
-	$(Q)REDISAPP_BIN=$(CURDIR)/build/redisapp sh tests/browser/run.sh
+	$(Q)REDISAPP_BIN=$(CURDIR)/build/redisapp $(PYTHON) -m unittest discover -v -s tests/browser \
+	    -p 'test_*.py'
 
 -include $(OBJECTS:.o=.d)
