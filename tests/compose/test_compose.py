@@ -200,6 +200,16 @@ class SteadyClients:
         with self.lock:
             return sorted(self.records, key=lambda r: r[1])
 
+    def wait_answers(self, since, what, count=10):
+        """Waits until every client got `count` 200s for requests sent at or after `since` (a
+        time.monotonic() value): the traffic flows. Returns the moment it did."""
+        def each_got():
+            records = self.snapshot()
+            return all(sum(1 for r in records if r[0] == i and r[3] == 200 and r[1] >= since)
+                       >= count for i in range(self.count))
+        wait_until(each_got, 60, f"{count} answers to each client {what}", interval=0.05)
+        return time.monotonic()
+
     def first_200_after(self, t):
         return next((r for r in self.snapshot() if r[3] == 200 and r[1] >= t), None)
 
@@ -469,12 +479,14 @@ def step_reload(stack, reloads=3):
     cid = stack.containers("haproxy")[0]
     loads = container_logs(cid).count("Loading success")
     with SteadyClients(stack.http_port) as clients:
+        since = 0
         for n in range(1, reloads + 1):
-            time.sleep(1)
+            clients.wait_answers(since, "before the reload")
             docker("exec", cid, "haproxy-reload")
-            wait_until(lambda: container_logs(cid).count("Loading success") >= loads + n, 20,
+            wait_until(lambda: container_logs(cid).count("Loading success") >= loads + n, 60,
                        "HAProxy to reload")
-        time.sleep(1.5)
+            since = time.monotonic()
+        clients.wait_answers(since, "after the last reload")
     records, _ = clients.check({200}, "HAProxy reload")
     check(stack.health(cid) == "healthy", "HAProxy unhealthy after the reloads")
     say(f"{reloads} HAProxy reloads (master-worker) under steady clients: {summary(records)}")
@@ -506,7 +518,7 @@ def step_failover(stack, timings):
     check(old_name == "redis-master", f"the master is {old_name} before the failover")
     old = nodes[old_name]
     with SteadyClients(stack.http_port) as clients:
-        time.sleep(1.5)
+        clients.wait_answers(0, "before the pause")
         paused_at = time.monotonic()
         docker("pause", old)
         say(f"paused redis-master ({old[:12]}) under {clients.count} steady clients")
@@ -516,7 +528,6 @@ def step_failover(stack, timings):
             switched_at = time.monotonic()
             outage, first = wait_until(lambda: clients.recovery(paused_at), 60,
                                        "200s again after the failover", interval=0.05)
-            time.sleep(1)
         finally:
             docker("unpause", old)
         unpaused_at = time.monotonic()
@@ -531,7 +542,7 @@ def step_failover(stack, timings):
                 and nodes.get(info.get("master_host")) == nodes[new_name]
         wait_until(rejoined, 90, "the old master to rejoin as a replica", interval=0.5)
         rejoined_at = time.monotonic()
-        time.sleep(1)
+        clients.wait_answers(rejoined_at, "after the rejoin")
     records, values = clients.check({200, 503}, "failover")
     after = [r for r in records if r[1] >= first[1]]
     check(any(r[3] == 200 for r in after[-20:]), "no 200s at the end of the failover phase")
@@ -563,7 +574,7 @@ def step_restart_demoted(stack, master_name):
 def step_restart_master(stack, master_name, timings):
     cid = stack.redis_by_name()[master_name]
     with SteadyClients(stack.http_port) as clients:
-        time.sleep(1)
+        clients.wait_answers(0, "before the restart")
         before = [int(r[4]) for r in clients.snapshot() if r[3] == 200]
         check(before, "no 200 before the restart")
         restart_at = time.monotonic()
@@ -573,7 +584,7 @@ def step_restart_master(stack, master_name, timings):
         restarted_at = time.monotonic()
         outage, first = wait_until(lambda: clients.recovery(restart_at), 90,
                                    "200s again after the restart", interval=0.05)
-        time.sleep(1)
+        clients.wait_answers(first[1], "after the restart")
     records, values = clients.check({200, 503}, "master restart")
     later = [int(r[4]) for r in records if r[3] == 200 and r[1] > restart_at]
     check(later and min(later) > max(before), f"after the restart the counter went from "
@@ -597,18 +608,18 @@ def step_stop_apps(stack, timings):
     more, under steady clients: every request answered 200, exactly one increment each."""
     count_before = count_on_master(stack)
     with SteadyClients(stack.http_port) as clients:
-        time.sleep(1)
+        clients.wait_answers(0, "before the scale down")
         start = time.monotonic()
         stack.compose("up", "-d", "--scale", "app=2", timeout=120)
         timings["scale down 3 -> 2 (compose returned)"] = time.monotonic() - start
-        time.sleep(1)
+        clients.wait_answers(time.monotonic(), "after the scale down")
         victim = stack.containers("app")[0]
         start = time.monotonic()
         docker("stop", victim, timeout=60)
         timings["docker stop of an app instance"] = time.monotonic() - start
         check(stack.inspect(victim, "{{.State.ExitCode}}") == "0",
               "the stopped app instance did not exit 0")
-        time.sleep(1.5)
+        clients.wait_answers(time.monotonic(), "after the docker stop")
     records, values = clients.check({200}, "app stop")
     count_after = count_on_master(stack)
     check(count_after - count_before == len(values),
