@@ -41,7 +41,8 @@ Q := @
 endif
 
 .PHONY: all deps deps-run deps-bench libs-check test unit integration check asan-check fuzz \
-        bench run format format-check install clean help up down test-compose test-browser
+        bench run format format-check install clean help up down test-compose test-browser \
+        test-fresh
 
 all: build/redisapp
 
@@ -135,13 +136,25 @@ fuzz:
 # The README's test command: installs what is missing, then runs every test: unit and
 # integration tests optimised and under AddressSanitizer + UndefinedBehaviorSanitizer, the page
 # in headless chromium, and the Docker stack in a real engine.
+# OUTER_ONLY_TESTS run after those, but not where FRESH_CONTAINER=1 (inside the container of
+# make test-fresh), where their Docker engines would be nested two deep.
+MAKE_TEST_TARGETS := check asan-check test-browser test-compose
+OUTER_ONLY_TESTS  :=
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check
-	$(Q)$(MAKE) --no-print-directory asan-check
-	$(Q)$(MAKE) --no-print-directory test-browser
-	$(Q)$(MAKE) --no-print-directory test-compose
+	$(Q)for t in $(MAKE_TEST_TARGETS) $(OUTER_ONLY_TESTS); do \
+	    case " $(OUTER_ONLY_TESTS) " in *" $$t "*) if [ "$(FRESH_CONTAINER)" = 1 ]; then \
+	        echo "  SKIP  make $$t: runs on the outer machine only (FRESH_CONTAINER=1)"; \
+	        continue; fi;; esac; \
+	    $(MAKE) --no-print-directory $$t || exit 1; \
+	done
 	@echo "  all tests passed"
+
+# A new Debian 12 container (tests/fresh/): installs git and make only, clones HEAD, proves
+# the README's `make run` and `make test` there. Not part of make test; CI runs it after it.
+test-fresh:
+	$(Q)sh tests/deps.sh packages python3 git
+	$(Q)$(PYTHON) tests/fresh/test_fresh.py
 
 # --- running and measuring ----------------------------------------------------------------
 run: deps-run build/redisapp
@@ -169,6 +182,7 @@ help:
 	@echo "make            build build/redisapp"
 	@echo "make deps       install missing build and test packages (Debian)"
 	@echo "make test       deps, then every test: check, asan-check, test-browser, test-compose"
+	@echo "make test-fresh make run and make test in a new Debian 12 container (not in make test)"
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make asan-check unit + integration built with SANITIZE=address,undefined"
