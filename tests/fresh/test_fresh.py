@@ -33,6 +33,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "compose"))
+from test_compose import TestFailure, check, say, wait_until  # noqa: E402 (after the path)
+
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "debian:bookworm-slim")
@@ -52,26 +55,12 @@ APT_TIMEOUT_S = 600          # git and make
 FIRST_ANSWER_TIMEOUT_S = 900  # make run: packages, build, Redis, the server
 TEST_TIMEOUT_S = 50 * 60     # make test inside
 STOP_TIMEOUT_S = 120         # each stop in the cleanup
-T0 = time.monotonic()
 
 
-class TestFailure(Exception):
-    pass
-
-
-def say(message):
-    print(f"[{time.monotonic() - T0:7.1f}s] {message}", flush=True)
-
-
-def check(condition, message):
-    if not condition:
-        raise TestFailure(message)
-
-
-def run(argv, timeout=120, check_rc=True, input_text=None):
+def run(argv, timeout=120, check_rc=True):
     """Runs a command on the host; returns its stdout and stderr together."""
-    result = subprocess.run(argv, cwd=ROOT, timeout=timeout, text=True, input=input_text,
-                            stdin=None if input_text is not None else subprocess.DEVNULL,
+    result = subprocess.run(argv, cwd=ROOT, timeout=timeout, text=True,
+                            stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)  # a Ctrl-C reaches this test, not them
     if check_rc and result.returncode != 0:
@@ -84,28 +73,15 @@ def docker(*args, timeout=120, check_rc=True):
     return run([DOCKER, *args], timeout=timeout, check_rc=check_rc).strip()
 
 
-def wait_until(predicate, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (OSError, http.client.HTTPException) as err:
-            last_error = err
-        if time.monotonic() > deadline:
-            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what}"
-                              + (f" (last error: {last_error})" if last_error else ""))
-        time.sleep(interval)
-
-
 def http_get(host, path):
+    """(status, body) of GET path on the container's port 8000."""
     conn = http.client.HTTPConnection(host, PING_PORT, timeout=5)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
         return response.status, response.read().decode("utf-8", "replace")
+    except http.client.HTTPException as err:
+        raise OSError(f"GET {path}: {err!r}") from err
     finally:
         conn.close()
 
@@ -187,7 +163,7 @@ class FreshMachine:
         self.docker_dir = os.path.join(self.work, "docker")  # the container's /var/lib/docker
         self.bundle = os.path.join(self.work, "redisapp.bundle")
         self.engine_pidfile = os.path.join(ROOT, "build", f"{self.name}-dockerd.pid")
-        self.container = None
+        self.container = None  # set once `docker run` was tried: it may have made one
         self.inner = []
         self.timings = {}
 
@@ -211,10 +187,11 @@ class FreshMachine:
                  "-v", f"{self.docker_dir}:/var/lib/docker",
                  "-v", f"{self.bundle}:/src/redisapp.bundle:ro",
                  BASE_IMAGE, "sleep", "infinity"]
-        self.container = docker(*argv)
+        self.container = self.name
+        cid = docker(*argv)
         self.ip = docker("inspect", "-f",
                          "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", self.name)
-        say(f"container {self.name} ({self.container[:12]}, {self.ip}) from {BASE_IMAGE}")
+        say(f"container {self.name} ({cid[:12]}, {self.ip}) from {BASE_IMAGE}")
 
         start = time.monotonic()
         self.exec("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
@@ -304,10 +281,10 @@ class FreshMachine:
                               "do sleep 0.2; done", timeout=STOP_TIMEOUT_S)
             except (OSError, subprocess.SubprocessError, TestFailure) as err:
                 problems.append(f"stopping the dockerd inside: {err!r}")
-            try:
-                docker("rm", "-f", "-v", self.name, timeout=STOP_TIMEOUT_S)
-            except (OSError, subprocess.SubprocessError, TestFailure) as err:
-                problems.append(f"removing the container: {err!r}")
+            out = run([DOCKER, "rm", "-f", "-v", self.name], timeout=STOP_TIMEOUT_S,
+                      check_rc=False)
+            if docker("ps", "-aq", "--filter", f"name=^{self.name}$", check_rc=False):
+                problems.append(f"the container is still there: {out.strip()}")
         if os.path.exists(self.engine_pidfile):
             out = run(["sh", ENGINE, "stop", self.engine_pidfile], timeout=STOP_TIMEOUT_S,
                       check_rc=False)
