@@ -571,6 +571,18 @@ def step_restart_demoted(stack, master_name):
     say(f"restarted the demoted redis-master: still a replica of {master_name}")
 
 
+def wait_settled(stack, what):
+    """Waits until the master Sentinel names has both replicas online: a restart that
+    outlasted down-after leaves a failover behind whose reconfiguration (the old master turned
+    replica, a full resync) takes Sentinel's INFO period and more, and until it ends the master
+    cannot confirm writes to min-replicas-to-write replicas."""
+    def settled():
+        info = stack.info(stack.redis_by_name()[stack.master_name()])
+        online = [v for k, v in info.items() if k.startswith("slave") and "state=online" in v]
+        return info.get("role") == "master" and len(online) == 2
+    wait_until(settled, 120, f"the master with both replicas online {what}", interval=0.5)
+
+
 def step_restart_master(stack, master_name, timings):
     cid = stack.redis_by_name()[master_name]
     with SteadyClients(stack.http_port) as clients:
@@ -590,6 +602,7 @@ def step_restart_master(stack, master_name, timings):
     check(later and min(later) > max(before), f"after the restart the counter went from "
                                                f"{max(before)} to {min(later or [0])}")
     now_master = stack.master_name()
+    wait_settled(stack, "after the master restart")
     timings["master restart: 200s again after"] = first[2] - restart_at
     say(f"master restart: {summary(records)}; docker restart took "
         f"{restarted_at - restart_at:.1f} s, "
