@@ -103,7 +103,7 @@ def run(argv, timeout=120, check_rc=True, env=None, log=None, new_session=False,
     return result.stdout
 
 
-def docker(*args, timeout=60, check_rc=True):
+def docker(*args, timeout=120, check_rc=True):
     return run([DOCKER, *args], timeout=timeout, check_rc=check_rc).strip()
 
 
@@ -313,7 +313,7 @@ class Stack:
     def health(self, cid):
         return self.inspect(cid, "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}")
 
-    def redis_cli(self, cid, *args, sentinel=False, timeout=10):
+    def redis_cli(self, cid, *args, sentinel=False, timeout=60):
         password = self.sentinel_password if sentinel else self.redis_password
         port = "26379" if sentinel else "6379"
         return docker("exec", "-e", f"REDISCLI_AUTH={password}", cid, "redis-cli", "-p", port,
@@ -329,7 +329,7 @@ class Stack:
         for cid in self.containers("sentinel"):
             try:
                 out = self.redis_cli(cid, "SENTINEL", "get-master-addr-by-name", MASTER_NAME,
-                                     sentinel=True, timeout=5).split()
+                                     sentinel=True, timeout=30).split()
             except (TestFailure, subprocess.TimeoutExpired):
                 continue
             if len(out) == 2:
@@ -488,7 +488,7 @@ def step_reload(stack, reloads=3):
             since = time.monotonic()
         clients.wait_answers(since, "after the last reload")
     records, _ = clients.check({200}, "HAProxy reload")
-    check(stack.health(cid) == "healthy", "HAProxy unhealthy after the reloads")
+    wait_until(lambda: stack.health(cid) == "healthy", 120, "HAProxy healthy after the reloads")
     say(f"{reloads} HAProxy reloads (master-worker) under steady clients: {summary(records)}")
 
 
@@ -561,8 +561,8 @@ def step_failover(stack, timings):
 def step_restart_demoted(stack, master_name):
     """The old master's rewritten config (on its named volume) keeps it a replica."""
     cid = stack.containers("redis-master")[0]
-    docker("restart", "-t", "15", cid, timeout=60)
-    wait_until(lambda: stack.health(cid) == "healthy", 60, "redis-master healthy again")
+    docker("restart", "-t", "15", cid, timeout=180)
+    wait_until(lambda: stack.health(cid) == "healthy", 120, "redis-master healthy again")
     info = stack.info(cid)
     check(info.get("role") == "slave"
           and stack.redis_by_name().get(info.get("master_host")) == stack.redis_by_name()[master_name],
@@ -590,7 +590,7 @@ def step_restart_master(stack, master_name, timings):
         before = [int(r[4]) for r in clients.snapshot() if r[3] == 200]
         check(before, "no 200 before the restart")
         restart_at = time.monotonic()
-        docker("restart", "-t", "15", cid, timeout=60)
+        docker("restart", "-t", "15", cid, timeout=180)
         say(f"restarted the master {master_name} after {len(before)} pings, "
             f"last {max(before)}")
         restarted_at = time.monotonic()
@@ -623,12 +623,12 @@ def step_stop_apps(stack, timings):
     with SteadyClients(stack.http_port) as clients:
         clients.wait_answers(0, "before the scale down")
         start = time.monotonic()
-        stack.compose("up", "-d", "--scale", "app=2", timeout=120)
+        stack.compose("up", "-d", "--scale", "app=2", timeout=300)
         timings["scale down 3 -> 2 (compose returned)"] = time.monotonic() - start
         clients.wait_answers(time.monotonic(), "after the scale down")
         victim = stack.containers("app")[0]
         start = time.monotonic()
-        docker("stop", victim, timeout=60)
+        docker("stop", victim, timeout=180)
         timings["docker stop of an app instance"] = time.monotonic() - start
         check(stack.inspect(victim, "{{.State.ExitCode}}") == "0",
               "the stopped app instance did not exit 0")
