@@ -161,7 +161,8 @@ stop() {
         kill -TERM "$pid"
         deadline=$(($(date +%s) + 90))
         while kill -0 "$pid" 2>/dev/null; do
-            [ "$(date +%s)" -gt "$deadline" ] && die "dockerd (pid $pid) still runs 90 s after SIGTERM"
+            [ "$(date +%s)" -gt "$deadline" ] &&
+                die "dockerd (pid $pid) still runs 90 s after SIGTERM"
             sleep 0.1
         done
         say "stopped dockerd (pid $pid)"

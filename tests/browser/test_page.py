@@ -418,7 +418,8 @@ class PageTest(unittest.TestCase):
                 for report in ("AddressSanitizer", "LeakSanitizer", "runtime error"):
                     self.assertNotIn(report, app.process.stderr())
             # HAProxy's error page names no instance and gives no reason the page could show
-            self.shows("#topology-problem", r"^HTTP 503 Service Unavailable\. Retrying every 3 s\.$")
+            self.shows("#topology-problem",
+                       r"^HTTP 503 Service Unavailable\. Retrying every 3 s\.$")
             self.count_button().click()
             self.shows("#counter-history li:first-child", r"^– failed \(503\) at ")
             self.b.saw_failed_load(503, "/", since, WAIT_S)
