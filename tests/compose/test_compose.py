@@ -83,7 +83,9 @@ def check(condition, message):
 
 
 def wait_until(predicate, timeout, what, interval=0.2):
-    """Polls predicate() until it returns a true value, which is returned."""
+    """Polls predicate() until it returns a true value, which is returned. A command that fails
+    on the way (a redis-cli whose connection Sentinel's CLIENT KILL reset during a failover, say)
+    is tried again at the next poll; the last such failure is named if time runs out."""
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
@@ -91,7 +93,7 @@ def wait_until(predicate, timeout, what, interval=0.2):
             value = predicate()
             if value:
                 return value
-        except (OSError, subprocess.SubprocessError, ValueError) as err:
+        except (OSError, subprocess.SubprocessError, ValueError, TestFailure) as err:
             last_error = err
         if time.monotonic() > deadline:
             raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what}"
