@@ -5,14 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "config.h"
-#include "escape.h"
 #include "handlers.h"
+#include "http_headers.h"
+#include "message_input.h"
 #include "store.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -108,18 +108,13 @@ static void list_done(void *arg, enum store_status status, const struct store_me
 /* ?limit=N: 1..STORE_MESSAGES_MAX. Returns the limit, or -1 (answered 400). */
 static int parse_limit(struct request *req)
 {
-    char text[8];
-    char *end;
-    long limit;
-    int len = urlpath_query_param(req->query, "limit", text, sizeof(text));
+    int limit;
 
-    if (len < 0 && strstr(req->query, "limit=") == NULL) return LIMIT_DEFAULT;
-    limit = len > 0 ? strtol(text, &end, 10) : 0;
-    if (len <= 0 || *end != '\0' || limit < 1 || limit > STORE_MESSAGES_MAX) {
+    if (!message_input_limit(req->query, LIMIT_DEFAULT, STORE_MESSAGES_MAX, &limit)) {
         request_error(req, 400, "limit must be a number from 1 to %d", STORE_MESSAGES_MAX);
         return -1;
     }
-    return (int)limit;
+    return limit;
 }
 
 static enum handler_result list_messages(struct request *req)
@@ -135,51 +130,33 @@ static enum handler_result list_messages(struct request *req)
     return HANDLER_PENDING;
 }
 
-static bool is_json_content_type(const char *value)
-{
-    size_t len = strlen("application/json");
-
-    if (value == NULL || strncasecmp(value, "application/json", len) != 0) return false;
-    value += len;
-    return *value == '\0' || *value == ';' || *value == ' ';
-}
-
-/* Trims spaces around a cJSON string field and checks it. Returns the trimmed copy (caller
+/* Trims a cJSON string field and checks it (message_input.c). Returns the trimmed copy (caller
  * frees) or NULL after answering 400. */
 static char *checked_field(struct request *req, const cJSON *root, const char *field,
                            size_t max_chars, bool allow_newlines)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
-    const char *start, *end;
-    size_t chars;
+    size_t start, len;
 
     if (!cJSON_IsString(item)) {
         request_error(req, 400, "\"%s\" is required and must be a string", field);
         return NULL;
     }
-    start = item->valuestring;
-    end = start + strlen(start);
-    while (start < end && (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r'))
-        start++;
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    if (!utf8_check(start, (size_t)(end - start), &chars)) {
+    switch (message_input_field(item->valuestring, strlen(item->valuestring), max_chars,
+                                allow_newlines, &start, &len)) {
+    case MESSAGE_FIELD_OK:
+        return xstrndup(item->valuestring + start, len);
+    case MESSAGE_FIELD_NOT_UTF8:
         request_error(req, 400, "\"%s\" is not valid UTF-8", field);
         return NULL;
-    }
-    if (chars == 0 || chars > max_chars) {
+    case MESSAGE_FIELD_LENGTH:
         request_error(req, 400, "\"%s\" must hold 1 to %zu characters", field, max_chars);
         return NULL;
+    case MESSAGE_FIELD_CONTROL:
+    default:
+        request_error(req, 400, "\"%s\" contains a control character", field);
+        return NULL;
     }
-    for (const char *p = start; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
-
-        if ((c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t'))) || c == 0x7f) {
-            request_error(req, 400, "\"%s\" contains a control character", field);
-            return NULL;
-        }
-    }
-    return xstrndup(start, (size_t)(end - start));
 }
 
 /* Replaces the request body with the checked fields, "name\0text\0", for the answer. */
@@ -220,7 +197,7 @@ static enum handler_result post_message(struct request *req)
     char *name = NULL, *text = NULL;
     int rc;
 
-    if (!is_json_content_type(request_header(req, "Content-Type"))) {
+    if (!http_is_json_content_type(request_header(req, "Content-Type"))) {
         request_error(req, 415, "Content-Type must be application/json");
         return HANDLER_DONE;
     }

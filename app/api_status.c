@@ -19,6 +19,8 @@
 
 #include "app.h"
 #include "handlers.h"
+#include "http_headers.h"
+#include "redis_info.h"
 #include "store.h"
 #include "version.h"
 #include "worker.h"
@@ -68,38 +70,28 @@ static cJSON *redis_json(struct app *app, const char *role)
     cJSON_AddNumberToObject(redis, "failovers_followed",
                             (double)redis_target_changes(&app->target));
     cJSON_AddNumberToObject(redis, "min_replicas_ack", cfg->min_replicas_ack);
+    if (cfg->sentinel_count > 0 && cfg->min_replicas_ack > 0) {
+        /* how many replicas a ping waits for now: every one Sentinel could promote */
+        int acks = redis_target_acks(&app->target, redis_target_generation(&app->target));
+
+        if (acks >= 0)
+            cJSON_AddNumberToObject(redis, "replicas_to_ack", acks);
+        else
+            cJSON_AddNullToObject(redis, "replicas_to_ack");
+    }
     if (cfg->read_from_replicas) add_address(redis, "read_replica", &app->replica_target);
     return redis;
-}
-
-static bool is_hex_id(const char *s, size_t len)
-{
-    if (len != STORE_SESSION_ID_BYTES) return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
-    }
-    return true;
 }
 
 /* Finds a well-formed "sid" cookie. Returns true and copies it into `id`. */
 static bool session_from_cookie(const char *header, char id[STORE_SESSION_ID_BYTES + 1])
 {
-    const char *p = header;
+    const char *value = http_cookie_hex_value(header, SESSION_COOKIE, STORE_SESSION_ID_BYTES);
 
-    while (p != NULL && *p != '\0') {
-        size_t len;
-
-        p += strspn(p, " \t;");
-        len = strcspn(p, ";");
-        if (len > sizeof(SESSION_COOKIE) && strncmp(p, SESSION_COOKIE "=", 4) == 0 &&
-            is_hex_id(p + 4, len - 4)) {
-            memcpy(id, p + 4, STORE_SESSION_ID_BYTES);
-            id[STORE_SESSION_ID_BYTES] = '\0';
-            return true;
-        }
-        p += len;
-    }
-    return false;
+    if (value == NULL) return false;
+    memcpy(id, value, STORE_SESSION_ID_BYTES);
+    id[STORE_SESSION_ID_BYTES] = '\0';
+    return true;
 }
 
 /* 128 random bits from the kernel, in hex. */
@@ -190,42 +182,27 @@ enum handler_result handle_api_status(struct request *req)
     return HANDLER_PENDING;
 }
 
-/* Parses "slaveN:ip=...,port=...,state=...,offset=...,lag=..." lines of INFO replication. */
+static void add_replica(void *arg, const struct redis_info_replica_line *line)
+{
+    cJSON *replica = cJSON_CreateObject();
+    char address[160];
+
+    snprintf(address, sizeof(address), "%s:%d", line->ip, line->port);
+    cJSON_AddStringToObject(replica, "address", address);
+    cJSON_AddStringToObject(replica, "state", line->state);
+    cJSON_AddNumberToObject(replica, "offset", (double)line->offset);
+    cJSON_AddNumberToObject(replica, "lag_s", (double)line->lag);
+    cJSON_AddItemToArray(arg, replica);
+}
+
+/* The replicas and offset of INFO replication (redis_info.c parses it). */
 static void add_replicas(cJSON *root, const char *info, size_t len)
 {
     cJSON *list = cJSON_AddArrayToObject(root, "replicas");
-    const char *line = info, *end = info + len;
+    long long offset;
 
-    while (line < end) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        size_t line_len = (eol != NULL ? (size_t)(eol - line) : (size_t)(end - line));
-        char buf[512], ip[128] = "", state[32] = "";
-        int port = 0, lag = -1;
-        long long offset = -1;
-
-        if (line_len < sizeof(buf) && strncmp(line, "slave", 5) == 0 &&
-            memchr(line, ':', line_len) != NULL) {
-            cJSON *replica;
-            const char *fields;
-
-            memcpy(buf, line, line_len);
-            buf[line_len] = '\0';
-            buf[strcspn(buf, "\r")] = '\0';
-            fields = strchr(buf, ':') + 1;
-            sscanf(fields, "ip=%127[^,],port=%d,state=%31[^,],offset=%lld,lag=%d", ip, &port, state,
-                   &offset, &lag);
-            replica = cJSON_CreateObject();
-            snprintf(buf, sizeof(buf), "%s:%d", ip, port);
-            cJSON_AddStringToObject(replica, "address", buf);
-            cJSON_AddStringToObject(replica, "state", state);
-            cJSON_AddNumberToObject(replica, "offset", (double)offset);
-            cJSON_AddNumberToObject(replica, "lag_s", lag);
-            cJSON_AddItemToArray(list, replica);
-        } else if (line_len < sizeof(buf) && strncmp(line, "master_repl_offset:", 19) == 0) {
-            cJSON_AddNumberToObject(root, "master_repl_offset", (double)atoll(line + 19));
-        }
-        line += line_len + 1;
-    }
+    redis_info_replication(info, len, add_replica, list, &offset);
+    if (offset >= 0) cJSON_AddNumberToObject(root, "master_repl_offset", (double)offset);
 }
 
 static void add_topology_record(cJSON *root, struct app *app)

@@ -9,11 +9,17 @@
  * there. Suspend/resume costs two epoll_ctl calls and a wasted recv per request (measured: 11-20%
  * fewer pings per second); asking again costs a function call per waiting request and pass.
  * Because MHD then still watches the socket, it may close the connection while the Redis
- * command is in flight: such a request is orphaned, and freed when its command completes. */
+ * command is in flight: such a request is orphaned, and freed when its command completes.
+ *
+ * Framing: before any handler runs, every request's head is checked once against the rules of
+ * RFC 9112 that libmicrohttpd 0.9.75 does not enforce (http_framing.c, check_framing() here). A
+ * refused request is answered in the first handler call, which makes libmicrohttpd read nothing
+ * more from the connection and close it after the answer. */
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "clock.h"
+#include "http_framing.h"
 #include "log.h"
 #include "request.h"
 #include "routes.h"
@@ -35,6 +42,13 @@
 #define HTTP_WAITING_POLL_MS 1
 /* MHD writes a response queued by a waiting request only on its next pass: passes per run. */
 #define HTTP_MAX_PASSES 8
+/* MHD_OPTION_STRICT_FOR_CLIENT. In 0.9.75, level 1 (and any higher level, which acts the same)
+ * only adds two checks, and does both badly: a request line with a space inside the target is
+ * closed without an answer, and the 400 for a missing Host is written with its status line and
+ * headers twice (its error path for Host and Content-Length builds the head twice). Level -1 adds
+ * the check for whitespace before a field's colon (an inverted test in 0.9.75). check_framing()
+ * does all three, with well-formed answers, so MHD is left at 0. */
+#define HTTP_MHD_STRICTNESS 0
 
 /* Values of request.http_phase. */
 enum http_phase {
@@ -85,6 +99,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
 
     req->connection = connection;
     req->start_ns = clock_now_ns();
+    /* 0.9.75 calls this with the target as sent, cut out of the request line; it decodes the
+     * query and path in place afterwards, so the characters are checked here */
+    req->wire_target = uri;
+    req->wire_target_len = strlen(uri);
+    req->wire_target_ok = http_framing_target_ok(uri, req->wire_target_len);
     request_set_target(req, uri);
     return req;
 }
@@ -144,7 +163,7 @@ static struct MHD_Response *build_response(struct http_server *server, struct re
          add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, res->retry_after_s ? retry_after : NULL);
     /* while draining every answer closes its connection, so a load balancer never reuses one
      * that is about to go away */
-    if (ok && atomic_load_explicit(&server->app->draining, memory_order_relaxed))
+    if (ok && (res->close || atomic_load_explicit(&server->app->draining, memory_order_relaxed)))
         ok = add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (!ok) {
         MHD_destroy_response(r);
@@ -158,7 +177,7 @@ static bool is_constant(const struct response *res)
 {
     return res->file_fd < 0 && res->heap_body == NULL && res->body != res->inline_body &&
            res->etag[0] == '\0' && res->last_modified[0] == '\0' && res->set_cookie[0] == '\0' &&
-           res->retry_after_s == 0;
+           res->retry_after_s == 0 && !res->close;
 }
 
 /* The cached response for a constant answer (built on first use), or NULL. */
@@ -201,24 +220,94 @@ static enum MHD_Result send_response(struct http_server *server, struct request 
     return ret;
 }
 
+/* 0.9.75 splits the head in place: a field's name, a NUL where the ':' was, optional whitespace,
+ * then the value. A folded line (obs-fold) is glued to the end of the previous field's *name*,
+ * which moves to a block after the read buffer (connection.c, process_broken_line): its value then
+ * no longer follows its name. */
+static bool value_follows_name(const char *name, size_t name_len, const char *value)
+{
+    const char *gap = name + name_len + 1;
+    uintptr_t from = (uintptr_t)gap, to = (uintptr_t)value;
+
+    if (to < from || to - from > HTTP_CONNECTION_MEMORY_BYTES) return false;
+    for (; gap < value; gap++) {
+        if (*gap != ' ' && *gap != '\t') return false;
+    }
+    return true;
+}
+
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *name,
+                                size_t name_len, const char *value, size_t value_len)
+{
+    struct http_framing *framing = cls;
+
+    (void)kind;
+    if (!value_follows_name(name, name_len, value)) {
+        framing->error = HTTP_FRAMING_OBS_FOLD;
+        return MHD_NO; /* stops the walk */
+    }
+    return http_framing_add_field(framing, name, name_len, value, value_len) ? MHD_YES : MHD_NO;
+}
+
+/* The request line as 0.9.75 leaves it: it NULs the first space after the method, skips any
+ * further spaces, and cuts the version off at the last space. So method, target and version were
+ * exactly one space apart only if each starts one byte after the previous one's end (a NUL inside
+ * the line shows up the same way). With MHD_OPTION_STRICT_FOR_CLIENT 0 a space inside the target
+ * stays in it and is refused by http_framing_target_ok(). */
+static enum http_framing_error check_request_line(const struct request *req, const char *method,
+                                                  const char *version)
+{
+    size_t method_len = strlen(method);
+
+    if (!http_framing_is_token(method, method_len)) return HTTP_FRAMING_BAD_METHOD;
+    if (method + method_len + 1 != req->wire_target ||
+        req->wire_target + req->wire_target_len + 1 != version)
+        return HTTP_FRAMING_BAD_REQUEST_LINE;
+    if (!req->wire_target_ok) return HTTP_FRAMING_BAD_TARGET;
+    return HTTP_FRAMING_OK;
+}
+
+/* Checks the request line and, in one pass over libmicrohttpd's field list, every field line:
+ * no allocation. On success `framing` says how the body is framed. */
+static enum http_framing_error check_framing(struct request *req, const char *method,
+                                             const char *version, struct http_framing *framing)
+{
+    enum http_framing_error error = check_request_line(req, method, version);
+
+    http_framing_init(framing);
+    if (error != HTTP_FRAMING_OK) return error;
+    MHD_get_connection_values_n(req->connection, MHD_HEADER_KIND, on_field, framing);
+    /* 0.9.75 hands the handler only versions "HTTP/1.0" to "HTTP/1.9" */
+    return http_framing_finish(framing, version[7] != '0');
+}
+
 /* First call: the request line and headers are in. Decides the route or the error answer.
  * Returns true when the answer must go out at once (and close the connection). */
-static bool start_request(struct request *req, const char *method)
+static bool start_request(struct request *req, const char *method, const char *version)
 {
-    const char *length;
-    unsigned long long content_length = 0;
+    struct http_framing framing;
+    enum http_framing_error error;
     size_t limit = HTTP_MAX_BODY_BYTES;
 
     req->http_phase = PHASE_HEADERS;
     req->method = parse_method(method);
     req->method_name = method;
+    error = check_framing(req, method, version, &framing);
+    if (error != HTTP_FRAMING_OK) {
+        /* queued in this first call: libmicrohttpd reads nothing more from the connection and
+         * closes it after the answer, so no byte after this head is ever taken as a request */
+        request_error(req, http_framing_status(error), "%s", http_framing_reason(error));
+        req->response.close = true;
+        log_debug("http: request refused: %s", http_framing_reason(error)); /* access log: which */
+        return true;
+    }
     if (req->target_status == URLPATH_OK) req->route = routes_find(req->path);
     if (req->route != NULL && req->route->max_body_bytes > 0 && req->method == METHOD_POST)
         limit = req->route->max_body_bytes;
-    length = request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length != NULL && sscanf(length, "%llu", &content_length) == 1 && content_length > limit) {
+    if (framing.body == HTTP_BODY_LENGTH && framing.content_length > limit) {
         /* answered before the body is read, so the connection closes instead of reading it */
         request_error(req, 413, "request body too large (at most %zu bytes)", limit);
+        req->response.close = true;
         return true;
     }
     if (req->target_status == URLPATH_TOO_LONG) {
@@ -270,11 +359,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     struct request *req = *con_cls;
 
     (void)url; /* MHD's unescaped URL hides %00 and %2f: the raw target is used instead */
-    (void)version;
     (void)connection;
     if (req == NULL) return MHD_NO;
     if (req->http_phase == PHASE_NEW)
-        return start_request(req, method) ? send_response(server, req) : MHD_YES;
+        return start_request(req, method, version) ? send_response(server, req) : MHD_YES;
     if (*upload_data_size != 0) {
         bool within_limit = take_body(req, upload_data, *upload_data_size);
 
@@ -421,7 +509,7 @@ struct http_server *http_server_start(struct worker *w, struct app *app, int lis
         (unsigned int)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)HTTP_CONNECTION_MEMORY_BYTES, MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, server, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+        on_connection, server, MHD_OPTION_STRICT_FOR_CLIENT, HTTP_MHD_STRICTNESS, MHD_OPTION_END);
     if (server->daemon == NULL) {
         log_error("http: cannot start libmicrohttpd on the listening socket");
         free(server);

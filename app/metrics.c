@@ -55,10 +55,13 @@ void metrics_register_worker(struct metrics_registry *r, struct worker_metrics *
     if (r->worker_count < METRICS_SOURCES_MAX) r->workers[r->worker_count++] = m;
 }
 
-void metrics_register_pipe(struct metrics_registry *r, const struct redis_pipe_stats *s)
+void metrics_register_pipe(struct metrics_registry *r, const struct redis_pipe_stats *s,
+                           enum metrics_pipe_kind kind)
 {
-    if (r->pipe_count < METRICS_PIPES_PER_WORKER * METRICS_SOURCES_MAX)
+    if (r->pipe_count < METRICS_PIPES_PER_WORKER * METRICS_SOURCES_MAX) {
+        r->pipe_kinds[r->pipe_count] = kind;
         r->pipes[r->pipe_count++] = s;
+    }
 }
 
 /* A growing text buffer. */
@@ -212,6 +215,7 @@ char *metrics_render(struct app *app, size_t *len)
     size_t routes = routes_count();
     struct text t = {xmalloc(16384), 0, 16384};
     uint64_t connects = 0, errors = 0;
+    int64_t last_answer_ms = 0, last_failure_ms = 0;
     int64_t open;
 
     if (routes >= METRICS_ROUTES_MAX) routes = METRICS_ROUTES_MAX - 1;
@@ -220,6 +224,15 @@ char *metrics_render(struct app *app, size_t *len)
     for (int p = 0; p < r->pipe_count; p++) {
         connects += load(&r->pipes[p]->connects);
         errors += load(&r->pipes[p]->connection_errors);
+        if (r->pipe_kinds[p] == METRICS_PIPE_MASTER) {
+            int64_t answer =
+                atomic_load_explicit(&r->pipes[p]->last_answer_ms, memory_order_relaxed);
+            int64_t failure =
+                atomic_load_explicit(&r->pipes[p]->last_failure_ms, memory_order_relaxed);
+
+            if (answer > last_answer_ms) last_answer_ms = answer;
+            if (failure > last_failure_ms) last_failure_ms = failure;
+        }
     }
     open = metrics_open_connections(r);
     render_gauge_or_counter(&t, "redisapp_redis_connects_total", "counter",
@@ -237,12 +250,22 @@ char *metrics_render(struct app *app, size_t *len)
     render_gauge_or_counter(&t, "redisapp_redis_master_generation", "gauge",
                             "Generation of the master address in use (0: none known now).",
                             (unsigned long long)redis_target_generation(&app->target));
+    /* an idle connection to a hung server looks fine: what counts is the latest outcome on any
+     * connection to the master, an answer or a failure */
+    render_gauge_or_counter(&t, "redisapp_redis_master_up", "gauge",
+                            "1 when the latest outcome on this instance's connections to the Redis "
+                            "master was an answer, 0 when it was a failure (or none answered yet).",
+                            last_answer_ms > 0 && last_answer_ms >= last_failure_ms ? 1 : 0);
+    render_gauge_or_counter(&t, "redisapp_min_replicas_ack", "gauge",
+                            "Replicas that must acknowledge a ping's increment before it is "
+                            "answered (--min-replicas-ack).",
+                            (unsigned long long)app->cfg->min_replicas_ack);
     render_gauge_or_counter(&t, "redisapp_http_open_connections", "gauge", "Open HTTP connections.",
                             (unsigned long long)(open > 0 ? open : 0));
     text_printf(&t,
                 "# HELP redisapp_build_info The running version.\n"
                 "# TYPE redisapp_build_info gauge\n"
-                "redisapp_build_info{version=\"%s\",instance=\"",
+                "redisapp_build_info{version=\"%s\",instance_name=\"",
                 REDISAPP_VERSION);
     for (const char *p = app->cfg->instance_name; *p != '\0'; p++) /* label value escaping */
         text_printf(&t, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);

@@ -26,12 +26,21 @@ struct worker_metrics {
 struct redis_pipe_stats {
     atomic_uint_fast64_t connects;          /* handshakes completed */
     atomic_uint_fast64_t connection_errors; /* refused, reset, timed out: each drop counts */
+    atomic_int_fast64_t last_answer_ms;     /* when Redis last sent bytes (clock_now_ms) */
+    atomic_int_fast64_t last_failure_ms;    /* when the connection last failed; 0: never */
+};
+
+/* What a registered connection talks to. */
+enum metrics_pipe_kind {
+    METRICS_PIPE_MASTER,  /* the master in use (the commands, the durable counter) */
+    METRICS_PIPE_REPLICA, /* a replica, for reads */
 };
 
 /* Every worker's metrics, registered before the workers start. */
 struct metrics_registry {
     struct worker_metrics *workers[METRICS_SOURCES_MAX];
     const struct redis_pipe_stats *pipes[METRICS_PIPES_PER_WORKER * METRICS_SOURCES_MAX];
+    enum metrics_pipe_kind pipe_kinds[METRICS_PIPES_PER_WORKER * METRICS_SOURCES_MAX];
     int worker_count;
     int pipe_count;
 };
@@ -49,7 +58,8 @@ void metrics_record_request(struct worker_metrics *m, size_t route_index, unsign
 
 /* Registration, from main() before the workers start. */
 void metrics_register_worker(struct metrics_registry *r, struct worker_metrics *m);
-void metrics_register_pipe(struct metrics_registry *r, const struct redis_pipe_stats *s);
+void metrics_register_pipe(struct metrics_registry *r, const struct redis_pipe_stats *s,
+                           enum metrics_pipe_kind kind);
 
 /* A connection of this worker opened or closed. Its worker's thread only. */
 void metrics_connection_opened(struct worker_metrics *m);

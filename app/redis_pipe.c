@@ -151,6 +151,7 @@ static void pipe_fail(struct redis_pipe *pipe, const char *cause)
              cause);
     close_connection(pipe);
     metrics_add(&pipe->stats.connection_errors, 1);
+    atomic_store_explicit(&pipe->stats.last_failure_ms, clock_now_ms(), memory_order_relaxed);
     jitter = pipe->backoff_ms / 5 > 0 ? rand() % (pipe->backoff_ms / 5 + 1) : 0;
     schedule_reconnect(pipe, pipe->backoff_ms + jitter);
     pipe->backoff_ms =
@@ -219,11 +220,20 @@ static void start_handshake(struct redis_pipe *pipe)
 
     pipe->state = PIPE_HANDSHAKE;
     if (pipe->settings.password != NULL && pipe->settings.password[0] != '\0') {
-        const char *argv[2] = {"AUTH", pipe->settings.password};
-        size_t argv_len[2] = {4, strlen(pipe->settings.password)};
+        /* AUTH password, or AUTH username password for an ACL user */
+        const char *argv[3] = {"AUTH"};
+        size_t argv_len[3] = {4};
+        int argc = 1;
         char *cmd = NULL;
-        int len = redisFormatCommandArgv(&cmd, 2, argv, argv_len);
+        int len;
 
+        if (pipe->settings.username != NULL && pipe->settings.username[0] != '\0') {
+            argv[argc] = pipe->settings.username;
+            argv_len[argc++] = strlen(pipe->settings.username);
+        }
+        argv[argc] = pipe->settings.password;
+        argv_len[argc++] = strlen(pipe->settings.password);
+        len = redisFormatCommandArgv(&cmd, argc, argv, argv_len);
         if (len < 0) {
             pipe_fail(pipe, "cannot format AUTH");
             return;
@@ -236,13 +246,24 @@ static void start_handshake(struct redis_pipe *pipe)
 }
 
 /* Turns Redis's answer to AUTH or PING into a cause a person can act on. */
-static const char *explain_handshake_error(const char *error)
+static const char *explain_handshake_error(const struct redis_pipe *pipe, const char *error)
 {
+    bool with_user = pipe->settings.username != NULL && pipe->settings.username[0] != '\0';
+    bool refused = strncmp(error, "WRONGPASS", 9) == 0 ||
+                   strstr(error, "invalid password") != NULL ||
+                   strstr(error, "invalid username-password") != NULL;
+
     if (strncmp(error, "NOAUTH", 6) == 0)
         return "Redis requires a password: set --redis-password / REDIS_PASSWORD";
-    if (strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL ||
-        strstr(error, "invalid username-password") != NULL)
+    /* Redis does not tell a wrong username from a wrong password, on purpose */
+    if (refused && with_user)
+        return "Redis refused the username or password (WRONGPASS): check --redis-username / "
+               "REDIS_USERNAME and --redis-password / REDIS_PASSWORD";
+    if (refused)
         return "Redis refused the password (WRONGPASS): check --redis-password / REDIS_PASSWORD";
+    if (strncmp(error, "NOPERM", 6) == 0)
+        return "the Redis user may not run PING (NOPERM): its ACL must allow every command the "
+               "app sends";
     if (strstr(error, "without any password configured") != NULL)
         return "a password is set but Redis has none: unset --redis-password / REDIS_PASSWORD";
     if (strncmp(error, "LOADING", 7) == 0) return "Redis is loading its dataset";
@@ -257,7 +278,7 @@ static void handshake_reply(void *arg, struct redisReply *reply)
 
     if (reply == NULL) return; /* the pipe failed; it has logged why */
     if (reply->type == REDIS_REPLY_ERROR) {
-        explained = explain_handshake_error(reply->str);
+        explained = explain_handshake_error(pipe, reply->str);
         if (explained != NULL)
             snprintf(cause, sizeof(cause), "%s", explained);
         else
@@ -343,6 +364,7 @@ static void read_replies(struct redis_pipe *pipe)
         pipe_fail(pipe, ctx->errstr);
         return;
     }
+    atomic_store_explicit(&pipe->stats.last_answer_ms, clock_now_ms(), memory_order_relaxed);
     for (;;) {
         struct pending_command cmd;
 
@@ -408,6 +430,11 @@ void redis_pipe_free(struct redis_pipe *pipe)
 bool redis_pipe_is_ready(struct redis_pipe *pipe)
 {
     return pipe->state == PIPE_READY && pipe->generation == redis_target_generation(pipe->target);
+}
+
+uint64_t redis_pipe_generation(const struct redis_pipe *pipe)
+{
+    return pipe->generation;
 }
 
 /* Sending never runs callbacks: a change of generation is acted on in flush, read and timer

@@ -26,6 +26,7 @@ typedef void (*redis_reply_fn)(void *arg, struct redisReply *reply);
 
 struct redis_pipe_settings {
     int timeout_ms;       /* connect, handshake and every command */
+    const char *username; /* borrowed for the pipe's life; "" or NULL: AUTH password alone */
     const char *password; /* borrowed for the pipe's life; "" or NULL: no AUTH */
     const char *name;     /* for log lines, e.g. "worker 1" */
     bool optional;        /* a replica for reads: having none is normal, not an outage */
@@ -41,6 +42,9 @@ void redis_pipe_free(struct redis_pipe *pipe);
 /* True when commands are accepted: connected, authenticated and answering, under the current
  * target generation. */
 bool redis_pipe_is_ready(struct redis_pipe *pipe);
+
+/* The target generation the current connection was opened under (0 while none is). */
+uint64_t redis_pipe_generation(const struct redis_pipe *pipe);
 
 /* Queues a command preformatted in RESP (e.g. "*1\r\n$4\r\nPING\r\n"). Returns 0, or -1 when
  * the pipe is not ready (the callback is then never called). Never runs a callback itself, and

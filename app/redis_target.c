@@ -24,6 +24,7 @@ int redis_target_init(struct redis_target *t)
     t->listener_count = 0;
     atomic_init(&t->generation, 0);
     atomic_init(&t->changes, 0);
+    atomic_init(&t->acks, 0);
     atomic_init(&t->shut_down, false);
     pthread_mutex_init(&t->lock, NULL);
     t->locator_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -71,6 +72,23 @@ uint64_t redis_target_publish(struct redis_target *t, const char *host, const ch
     }
     pthread_mutex_unlock(&t->lock);
     return gen;
+}
+
+void redis_target_set_acks(struct redis_target *t, uint64_t generation, int acks)
+{
+    uint64_t n = acks < 0                       ? 0
+                 : acks > REDIS_TARGET_ACKS_MAX ? REDIS_TARGET_ACKS_MAX
+                                                : (uint64_t)acks;
+
+    atomic_store_explicit(&t->acks, generation << 16 | n, memory_order_release);
+}
+
+int redis_target_acks(const struct redis_target *t, uint64_t generation)
+{
+    uint64_t packed = atomic_load_explicit(&t->acks, memory_order_acquire);
+
+    if (generation == 0 || packed >> 16 != (generation & (UINT64_MAX >> 16))) return -1;
+    return (int)(packed & REDIS_TARGET_ACKS_MAX);
 }
 
 void redis_target_withdraw(struct redis_target *t)

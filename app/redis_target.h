@@ -24,6 +24,7 @@ struct redis_target {
     atomic_uint_fast64_t generation; /* 0: no address known now */
     uint64_t last_generation;        /* guarded by lock; generations only grow */
     atomic_uint_fast64_t changes;    /* publishes that moved to a different address */
+    atomic_uint_fast64_t acks;       /* (generation << 16) | replicas a WAIT must count */
     int locator_fd;                  /* eventfd: failure reports and shutdown */
     atomic_bool shut_down;
     int listener_fds[REDIS_TARGET_LISTENERS_MAX]; /* workers' eventfds, told of every change */
@@ -40,6 +41,15 @@ void redis_target_add_listener(struct redis_target *t, int fd);
 /* Publishes `ip`:`port` (`host` is the name it was found under) under a new generation, unless
  * that address is already published. Returns the current generation. */
 uint64_t redis_target_publish(struct redis_target *t, const char *host, const char *ip, int port);
+
+/* Sets how many replicas a WAIT on the master of `generation` must count (the durable counter's
+ * rule, ack_rule.h), up to REDIS_TARGET_ACKS_MAX. */
+#define REDIS_TARGET_ACKS_MAX 0xffff
+void redis_target_set_acks(struct redis_target *t, uint64_t generation, int acks);
+
+/* The number set for `generation`, or -1 when none is (a newer master, or none set yet).
+ * Lock-free: one atomic load, fine on the hot path. */
+int redis_target_acks(const struct redis_target *t, uint64_t generation);
 
 /* Withdraws the address (none known): workers answer 503 at once until the next publish. */
 void redis_target_withdraw(struct redis_target *t);

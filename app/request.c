@@ -26,6 +26,9 @@ void request_init(struct request *req, struct worker *worker)
     req->is_probe = false;
     req->http_phase = 0;
     req->route = NULL;
+    req->wire_target = NULL;
+    req->wire_target_len = 0;
+    req->wire_target_ok = false;
     req->body_bytes = 0;
     memset(&req->response, 0, offsetof(struct response, inline_body));
     req->response.file_fd = -1;

@@ -42,6 +42,7 @@ struct response {
     char etag[48];
     char last_modified[40];
     unsigned retry_after_s; /* 0: no Retry-After */
+    bool close;             /* Connection: close, and the connection closes after this answer */
     char inline_body[RESPONSE_INLINE_BYTES];
 };
 
@@ -59,8 +60,14 @@ struct request {
     struct response response;
     int http_phase;            /* http.c's bookkeeping: */
     const struct route *route; /* NULL until routed */
-    size_t body_bytes;         /* request body seen so far */
-    char *body;                /* the body, for routes that take one (owned) */
+    /* http.c's framing checks, for the first handler call: where libmicrohttpd's copy of the
+     * target starts and how long it was as sent (it then decodes it in place), and whether it
+     * held only visible ASCII */
+    const char *wire_target;
+    size_t wire_target_len;
+    bool wire_target_ok;
+    size_t body_bytes; /* request body seen so far */
+    char *body;        /* the body, for routes that take one (owned) */
     size_t body_len;
     struct store_call store_call;        /* the Redis operation in flight */
     struct store_hello_result hello;     /* /helloworld's replies */

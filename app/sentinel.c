@@ -10,8 +10,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include "ack_rule.h"
 #include "clock.h"
 #include "log.h"
+#include "redis_info.h"
 #include "resolve.h"
 #include "xmalloc.h"
 
@@ -41,6 +43,16 @@ struct answer {
     char host[CONFIG_HOST_MAX_BYTES + 1];
     int port;
     long long epoch;
+    bool has_view; /* `view` parsed whole: SENTINEL master and SENTINEL replicas */
+    struct ack_view view;
+};
+
+/* The credentials for one kind of server, and the settings a person would fix. */
+struct credentials {
+    const char *username;         /* "": AUTH with the password alone */
+    const char *password;         /* "": no AUTH */
+    const char *username_setting; /* "--x-username / X_USERNAME" */
+    const char *password_setting;
 };
 
 /* A connection for ROLE checks, kept across checks while its address stays the same. */
@@ -52,6 +64,8 @@ struct role_probe {
 
 struct sentinel_client {
     const struct config *cfg;
+    struct credentials sentinel_auth; /* to the Sentinels */
+    struct credentials data_auth;     /* to the data nodes (ROLE) */
     struct redis_target *master_target;
     struct redis_target *replica_target;
     struct topology *topology;
@@ -70,6 +84,9 @@ struct sentinel_client {
     int64_t last_list_refresh_ms;
     bool urgent;
     struct log_dedupe problem_log;
+    int group_size;           /* the largest Sentinel group any answer described */
+    uint64_t acks_generation; /* the master the number below is for */
+    int acks;                 /* replicas a WAIT must count (ack_rule.h) */
 };
 
 static struct timeval timeval_of_ms(int ms)
@@ -113,49 +130,48 @@ static void describe_failure(const redisContext *c, int timeout_ms, char *why, s
         snprintf(why, why_size, "%s", c->errstr[0] ? c->errstr : "no reply");
 }
 
-/* Explains an AUTH/NOAUTH error for a person. `setting` names the password option. */
-static void explain_auth_error(const char *error, const char *setting, char *why, size_t why_size)
+/* Explains an AUTH/NOAUTH error for a person, naming the settings to fix. */
+static void explain_auth_error(const char *error, const struct credentials *auth, char *why,
+                               size_t why_size)
 {
+    bool refused = strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL;
+
     if (strncmp(error, "NOAUTH", 6) == 0)
-        snprintf(why, why_size, "requires a password: set %s", setting);
-    else if (strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL)
-        snprintf(why, why_size, "refused the password (WRONGPASS): check %s", setting);
+        snprintf(why, why_size, "requires a password: set %s", auth->password_setting);
+    else if (refused && auth->username[0] != '\0') /* Redis does not say which was wrong */
+        snprintf(why, why_size, "refused the username or password (WRONGPASS): check %s and %s",
+                 auth->username_setting, auth->password_setting);
+    else if (refused)
+        snprintf(why, why_size, "refused the password (WRONGPASS): check %s",
+                 auth->password_setting);
     else if (strstr(error, "without any password configured") != NULL)
-        snprintf(why, why_size, "has no password, but one was given: unset %s", setting);
+        snprintf(why, why_size, "has no password, but one was given: unset %s",
+                 auth->password_setting);
     else
         snprintf(why, why_size, "%s", error);
 }
 
-/* Sends AUTH when a password is set. Returns 0, or -1 with the reason. */
-static int authenticate(redisContext *c, const char *password, const char *setting, char *why,
-                        size_t why_size)
+/* Sends AUTH [username] password when a password is set. Returns 0, or -1 with the reason. */
+static int authenticate(redisContext *c, const struct credentials *auth, char *why, size_t why_size)
 {
     redisReply *r;
     int rc = 0;
 
-    if (password[0] == '\0') return 0;
-    r = redisCommand(c, "AUTH %s", password);
+    if (auth->password[0] == '\0') return 0;
+    if (auth->username[0] != '\0')
+        r = redisCommand(c, "AUTH %s %s", auth->username, auth->password);
+    else
+        r = redisCommand(c, "AUTH %s", auth->password);
     if (r == NULL) {
         snprintf(why, why_size, "AUTH: %s", c->errstr);
         return -1;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, setting, why, why_size);
+        explain_auth_error(r->str, auth, why, why_size);
         rc = -1;
     }
     freeReplyObject(r);
     return rc;
-}
-
-/* Value of `field` in a flat [field, value, ...] array reply, or NULL. */
-static const char *field_of(const redisReply *r, const char *field)
-{
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) return NULL;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, field) == 0)
-            return r->element[i + 1]->type == REDIS_REPLY_STRING ? r->element[i + 1]->str : NULL;
-    }
-    return NULL;
 }
 
 static void node_down(struct sentinel_node *node, const char *reason, int64_t now)
@@ -177,9 +193,7 @@ static bool node_connect(struct sentinel_client *sc, struct sentinel_node *node,
         node_down(node, why, now);
         return false;
     }
-    if (authenticate(node->ctx, sc->cfg->sentinel_password,
-                     "--sentinel-password / REDIS_SENTINEL_PASSWORD", auth_why,
-                     sizeof(auth_why)) != 0) {
+    if (authenticate(node->ctx, &sc->sentinel_auth, auth_why, sizeof(auth_why)) != 0) {
         node_down(node, auth_why, now);
         return false;
     }
@@ -191,8 +205,7 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
 {
     struct sentinel_node *node = &sc->nodes[node_index];
     const char *name = sc->cfg->master_name;
-    redisReply *addr = NULL, *master = NULL;
-    const char *epoch;
+    redisReply *addr = NULL, *master = NULL, *replicas = NULL;
     char why[REASON_BYTES];
 
     memset(out, 0, sizeof(*out));
@@ -200,17 +213,19 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
     out->node_index = node_index;
     snprintf(out->node, sizeof(out->node), "%s:%d", node->host, node->port);
     if (!node_connect(sc, node, now)) return;
+    /* one round trip: the address, and the view the acknowledgement rule needs */
     redisAppendCommand(node->ctx, "SENTINEL get-master-addr-by-name %s", name);
     redisAppendCommand(node->ctx, "SENTINEL master %s", name);
+    redisAppendCommand(node->ctx, "SENTINEL replicas %s", name);
     if (redisGetReply(node->ctx, (void **)&addr) != REDIS_OK ||
-        redisGetReply(node->ctx, (void **)&master) != REDIS_OK) {
+        redisGetReply(node->ctx, (void **)&master) != REDIS_OK ||
+        redisGetReply(node->ctx, (void **)&replicas) != REDIS_OK) {
         describe_failure(node->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         node_down(node, why, now);
         goto done;
     }
     if (addr->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(addr->str, "--sentinel-password / REDIS_SENTINEL_PASSWORD", why,
-                           sizeof(why));
+        explain_auth_error(addr->str, &sc->sentinel_auth, why, sizeof(why));
         node_down(node, why, now);
         goto done;
     }
@@ -221,19 +236,28 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
     }
     if (addr->type != REDIS_REPLY_ARRAY || addr->elements != 2 ||
         addr->element[0]->type != REDIS_REPLY_STRING ||
-        addr->element[1]->type != REDIS_REPLY_STRING) {
+        addr->element[1]->type != REDIS_REPLY_STRING || addr->element[0]->len == 0 ||
+        addr->element[0]->len >= sizeof(out->host) ||
+        !redis_info_parse_port(addr->element[1]->str, addr->element[1]->len, &out->port)) {
         node_down(node, "unexpected reply to get-master-addr-by-name", now);
         goto done;
     }
     out->kind = ANSWER_ADDRESS;
     snprintf(out->host, sizeof(out->host), "%s", addr->element[0]->str);
-    out->port = atoi(addr->element[1]->str);
-    epoch = field_of(master, "config-epoch");
-    out->epoch = epoch != NULL ? atoll(epoch) : -1;
+    out->epoch = -1;
+    if (redis_info_sentinel_master(master, &out->view.master) == 0) {
+        out->epoch = out->view.master.config_epoch;
+        out->view.replica_count =
+            redis_info_sentinel_replicas(replicas, out->view.replicas, REDIS_INFO_REPLICAS_MAX);
+        out->has_view = out->view.replica_count >= 0;
+        snprintf(out->view.master_host, sizeof(out->view.master_host), "%s", out->host);
+        out->view.master_port = out->port;
+    }
     node->reason[0] = '\0';
 done:
     if (addr != NULL) freeReplyObject(addr);
     if (master != NULL) freeReplyObject(master);
+    if (replicas != NULL) freeReplyObject(replicas);
 }
 
 static void move_to_front(struct sentinel_client *sc, int index)
@@ -311,8 +335,7 @@ static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *pro
         }
         snprintf(probe->ip, sizeof(probe->ip), "%s", ip);
         probe->port = port;
-        if (authenticate(probe->ctx, sc->cfg->redis_password, "--redis-password / REDIS_PASSWORD",
-                         reason, sizeof(reason)) != 0) {
+        if (authenticate(probe->ctx, &sc->data_auth, reason, sizeof(reason)) != 0) {
             snprintf(why, why_size, "%s", reason);
             probe_close(probe);
             return NULL;
@@ -328,7 +351,7 @@ static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *pro
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, "--redis-password / REDIS_PASSWORD", why, why_size);
+        explain_auth_error(r->str, &sc->data_auth, why, why_size);
         freeReplyObject(r);
         probe_close(probe);
         return NULL;
@@ -342,9 +365,45 @@ static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *pro
     return r;
 }
 
-/* True when host:port (resolved into `ip`) answers ROLE as a master. */
+/* The replicas a verified master reports (INFO replication), for the acknowledgement rule. */
+struct online_replicas {
+    struct redis_info_replica_line list[ACK_RULE_ONLINE_MAX];
+    int count; /* -1: unknown */
+};
+
+static void keep_replica_line(void *arg, const struct redis_info_replica_line *line)
+{
+    struct online_replicas *online = arg;
+
+    if (online->count >= 0 && online->count < ACK_RULE_ONLINE_MAX)
+        online->list[online->count++] = *line;
+    else
+        online->count = -1; /* more than we keep: unknown, so nothing is lowered */
+}
+
+/* Reads the replicas of the master on the probe's connection (-1 when it does not answer). */
+static void read_replicas(struct sentinel_client *sc, struct online_replicas *online)
+{
+    redisReply *r = redisCommand(sc->master_probe.ctx, "INFO replication");
+    long long offset;
+
+    online->count = -1;
+    if (r == NULL) {
+        probe_close(&sc->master_probe); /* timed out or broken: never reused */
+        return;
+    }
+    if (r->type == REDIS_REPLY_STRING) {
+        online->count = 0;
+        redis_info_replication(r->str, r->len, keep_replica_line, online, &offset);
+    }
+    freeReplyObject(r);
+}
+
+/* True when host:port (resolved into `ip`) answers ROLE as a master; `online` receives the
+ * replicas it reports online. */
 static bool verify_master(struct sentinel_client *sc, const char *host, int port,
-                          char ip[REDIS_TARGET_IP_MAX_BYTES], char *why, size_t why_size)
+                          char ip[REDIS_TARGET_IP_MAX_BYTES], struct online_replicas *online,
+                          char *why, size_t why_size)
 {
     const char *resolve_why;
     redisReply *r;
@@ -364,6 +423,8 @@ static bool verify_master(struct sentinel_client *sc, const char *host, int port
     else if (!is_master)
         snprintf(why, why_size, "ROLE says %s, not master", r->element[0]->str);
     freeReplyObject(r);
+    online->count = -1;
+    if (is_master) read_replicas(sc, online);
     return is_master;
 }
 
@@ -409,7 +470,8 @@ static void report_problem(struct sentinel_client *sc, const struct answer *answ
     log_dedupe_report(&sc->problem_log, LOG_WARN, message);
 }
 
-static void publish_master(struct sentinel_client *sc, const struct answer *a, const char *ip)
+/* Publishes the verified master; returns its generation. */
+static uint64_t publish_master(struct sentinel_client *sc, const struct answer *a, const char *ip)
 {
     char ended[256];
     bool withdrawn = redis_target_generation(sc->master_target) == 0;
@@ -438,6 +500,84 @@ static void publish_master(struct sentinel_client *sc, const struct answer *a, c
     snprintf(sc->master_host, sizeof(sc->master_host), "%s", a->host);
     snprintf(sc->master_ip, sizeof(sc->master_ip), "%s", ip);
     sc->master_port = a->port;
+    return gen;
+}
+
+/* True when some view lists host:port. */
+static bool listed(const struct ack_view *views, int count, const char *host, int port)
+{
+    for (int i = 0; i < count; i++) {
+        int kept = views[i].replica_count < REDIS_INFO_REPLICAS_MAX ? views[i].replica_count
+                                                                    : REDIS_INFO_REPLICAS_MAX;
+
+        for (int j = 0; j < kept; j++) {
+            if (views[i].replicas[j].port == port && strcmp(views[i].replicas[j].host, host) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The master names a replica as it announces itself (a name, with replica-announce-ip); a
+ * Sentinel without announce-hostnames lists it by address. Counting both would ask WAIT for a
+ * replica that does not exist: a name no Sentinel lists is matched by its address instead. */
+static void match_names(struct online_replicas *online, const struct ack_view *views, int count)
+{
+    for (int i = 0; i < online->count; i++) {
+        struct redis_info_replica_line *line = &online->list[i];
+        char ip[REDIS_TARGET_IP_MAX_BYTES];
+        const char *why;
+
+        if (listed(views, count, line->ip, line->port) ||
+            resolve_host(line->ip, ip, sizeof(ip), &why) != 0 || strcmp(ip, line->ip) == 0 ||
+            !listed(views, count, ip, line->port))
+            continue;
+        snprintf(line->ip, sizeof(line->ip), "%s", ip);
+    }
+}
+
+/* Works out how many replicas a WAIT on the master of `gen` must count (ack_rule.h) from the
+ * Sentinels' answers of this discovery and the master's own ROLE, and publishes it. */
+static void update_acks(struct sentinel_client *sc, uint64_t gen, const struct answer *answers,
+                        int count, struct online_replicas *online)
+{
+    struct ack_view *views = xcalloc((size_t)count + 1, sizeof(*views));
+    struct ack_input in = {
+        .master_host = sc->master_host,
+        .master_port = sc->master_port,
+        .views = views,
+        .online = online->list,
+        .online_count = online->count,
+        .previous = gen == sc->acks_generation ? sc->acks : -1,
+        .min_acks = sc->cfg->min_replicas_ack,
+    };
+    struct ack_result result;
+
+    for (int i = 0; i < count; i++) {
+        if (answers[i].kind != ANSWER_ADDRESS || !answers[i].has_view) continue;
+        views[in.view_count++] = answers[i].view;
+        /* the group as the Sentinels know it, never as short as our own list may be */
+        if (answers[i].view.master.other_sentinels + 1 > sc->group_size)
+            sc->group_size = answers[i].view.master.other_sentinels + 1;
+    }
+    in.group_size = sc->group_size;
+    match_names(online, views, in.view_count);
+    ack_rule_compute(&in, &result);
+    free(views);
+    if (gen != sc->acks_generation || result.required != sc->acks) {
+        log_info("redis: a value is confirmed once %d replica%s hold%s it (%d known, %d left out; "
+                 "%d of %d Sentinels agree on %s:%d%s)",
+                 result.required, result.required == 1 ? "" : "s", result.required == 1 ? "s" : "",
+                 result.candidates, result.left_out, result.agreeing, sc->group_size,
+                 sc->master_host, sc->master_port,
+                 result.fresh ? "" : ": no majority view, the number is not lowered");
+        topology_event(sc->topology, "pings wait for %d replica%s (%d known, %d left out)",
+                       result.required, result.required == 1 ? "" : "s", result.candidates,
+                       result.left_out);
+    }
+    sc->acks_generation = gen;
+    sc->acks = result.required;
+    redis_target_set_acks(sc->master_target, gen, result.required);
 }
 
 /* Runs `SENTINEL <subcommand> <master name>` on the Sentinel that answered last. Returns the
@@ -468,13 +608,16 @@ static void refresh_node_list(struct sentinel_client *sc, int64_t now)
     if (r == NULL) return;
     if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements; i++) {
-            const char *ip = field_of(r->element[i], "ip");
-            const char *port = field_of(r->element[i], "port");
+            const char *ip = redis_info_field(r->element[i], "ip");
+            const char *port = redis_info_field(r->element[i], "port");
+            int port_number;
 
             /* even one flagged down or disconnected now: it is only a candidate to ask */
-            if (ip == NULL || port == NULL) continue;
-            if (sc->node_count < SENTINEL_NODES_MAX && find_node(sc, ip, atoi(port)) < 0) {
-                add_node(sc, ip, atoi(port));
+            if (ip == NULL || port == NULL || strlen(ip) > CONFIG_HOST_MAX_BYTES ||
+                !redis_info_parse_port(port, strlen(port), &port_number))
+                continue;
+            if (sc->node_count < SENTINEL_NODES_MAX && find_node(sc, ip, port_number) < 0) {
+                add_node(sc, ip, port_number);
                 log_info("redis: learned Sentinel %s:%s from %s:%d", ip, port, front->host,
                          front->port);
             }
@@ -493,19 +636,21 @@ static void choose_replica(struct sentinel_client *sc, int64_t now)
     list = ask_front(sc, "replicas", now);
     if (list == NULL) return;
     for (size_t i = 0; !found && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
-        const char *ip = field_of(list->element[i], "ip");
-        const char *port = field_of(list->element[i], "port");
-        const char *flags = field_of(list->element[i], "flags");
-        const char *link = field_of(list->element[i], "master-link-status");
+        const char *ip = redis_info_field(list->element[i], "ip");
+        const char *port = redis_info_field(list->element[i], "port");
+        const char *flags = redis_info_field(list->element[i], "flags");
+        const char *link = redis_info_field(list->element[i], "master-link-status");
+        int port_number = 0;
         char resolved[REDIS_TARGET_IP_MAX_BYTES], why[REASON_BYTES];
         const char *resolve_why;
         redisReply *role;
 
         if (ip == NULL || port == NULL || flags == NULL || strcmp(flags, "slave") != 0 ||
-            link == NULL || strcmp(link, "ok") != 0)
+            link == NULL || strcmp(link, "ok") != 0 ||
+            !redis_info_parse_port(port, strlen(port), &port_number))
             continue;
         if (resolve_host(ip, resolved, sizeof(resolved), &resolve_why) != 0) continue;
-        role = probe_role(sc, &sc->replica_probe, resolved, atoi(port), why, sizeof(why));
+        role = probe_role(sc, &sc->replica_probe, resolved, port_number, why, sizeof(why));
         if (role == NULL) continue;
         /* ["slave", master host, master port, state, offset]: connected to our master */
         if (strcmp(role->element[0]->str, "slave") == 0 && role->elements >= 4 &&
@@ -513,7 +658,7 @@ static void choose_replica(struct sentinel_client *sc, int64_t now)
             role->element[2]->integer == sc->master_port &&
             role->element[3]->type == REDIS_REPLY_STRING &&
             strcmp(role->element[3]->str, "connected") == 0) {
-            redis_target_publish(sc->replica_target, ip, resolved, atoi(port));
+            redis_target_publish(sc->replica_target, ip, resolved, port_number);
             found = true;
         }
         freeReplyObject(role);
@@ -547,7 +692,9 @@ static bool any_address(const struct answer *answers, int count)
 
 static void discover(struct sentinel_client *sc, int64_t now)
 {
-    struct answer answers[SENTINEL_NODES_MAX];
+    /* on the heap: each answer carries a view of up to REDIS_INFO_REPLICAS_MAX replicas */
+    struct answer *answers = xcalloc(SENTINEL_NODES_MAX, sizeof(*answers));
+    struct online_replicas online;
     bool asked[SENTINEL_NODES_MAX] = {false};
     char verify_reasons[1000] = "";
     size_t used = 0;
@@ -576,15 +723,18 @@ static void discover(struct sentinel_client *sc, int64_t now)
                 answers[j].port == answers[i].port && strcmp(answers[j].host, answers[i].host) == 0;
         }
         if (tried) continue;
-        if (verify_master(sc, answers[i].host, answers[i].port, ip, why, sizeof(why))) {
+        if (verify_master(sc, answers[i].host, answers[i].port, ip, &online, why, sizeof(why))) {
+            uint64_t gen;
+
             if (answers[i].node_index > 0) move_to_front(sc, answers[i].node_index);
-            publish_master(sc, &answers[i], ip);
+            gen = publish_master(sc, &answers[i], ip);
+            update_acks(sc, gen, answers, count, &online);
             if (now - sc->last_list_refresh_ms >= LIST_REFRESH_MS) {
                 refresh_node_list(sc, now);
                 expand_configured_names(sc);
             }
             choose_replica(sc, now);
-            return;
+            goto done;
         }
         if (used < sizeof(verify_reasons))
             used += (size_t)snprintf(verify_reasons + used, sizeof(verify_reasons) - used,
@@ -596,14 +746,16 @@ static void discover(struct sentinel_client *sc, int64_t now)
 
         /* no Sentinel to ask: a master that still says so stays in use (writes stay safe:
          * WAIT and min-replicas-to-write refuse them on a master cut off from its replicas) */
-        if (verify_master(sc, sc->master_host, sc->master_port, ip, why, sizeof(why))) {
+        if (verify_master(sc, sc->master_host, sc->master_port, ip, &online, why, sizeof(why))) {
             char consequence[CONFIG_HOST_MAX_BYTES + 64];
+            uint64_t gen;
 
             snprintf(consequence, sizeof(consequence), "keeping the verified master %s:%d",
                      sc->master_host, sc->master_port);
-            redis_target_publish(sc->master_target, sc->master_host, ip, sc->master_port);
+            gen = redis_target_publish(sc->master_target, sc->master_host, ip, sc->master_port);
+            update_acks(sc, gen, answers, 0, &online); /* no view: the number is not lowered */
             report_problem(sc, answers, count, "", consequence);
-            return;
+            goto done;
         }
     }
     /* no address verifies: fail fast rather than send requests to a dead or demoted master */
@@ -612,9 +764,17 @@ static void discover(struct sentinel_client *sc, int64_t now)
     redis_target_withdraw(sc->master_target);
     redis_target_withdraw(sc->replica_target);
     report_problem(sc, answers, count, verify_reasons, "requests answer 503");
+done:
+    free(answers);
 }
 
-/* Subscribes to +switch-master on the first Sentinel that accepts. */
+/* The events that change the master or the replicas Sentinel could promote: each one makes the
+ * locator look again at once rather than at the next routine check. */
+#define WATCHED_EVENTS                                                                             \
+    "+switch-master +sdown -sdown +odown -odown +convert-to-slave +fix-slave-config +slave "       \
+    "+failover-end +slave-reconf-done +role-change -role-change +reset-master"
+
+/* Subscribes to the watched events on the first Sentinel that accepts. */
 static void ensure_subscription(struct sentinel_client *sc)
 {
     for (int i = 0; sc->subscription == NULL && i < sc->node_count; i++) {
@@ -626,12 +786,12 @@ static void ensure_subscription(struct sentinel_client *sc)
         if (node->ctx == NULL) continue; /* only Sentinels that answer now */
         c = connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         if (c == NULL) continue;
-        if (authenticate(c, sc->cfg->sentinel_password, "--sentinel-password", why, sizeof(why)) !=
-            0) {
+        if (authenticate(c, &sc->sentinel_auth, why, sizeof(why)) != 0) {
             redisFree(c);
             continue;
         }
-        r = redisCommand(c, "SUBSCRIBE +switch-master");
+        /* one confirmation per channel: the first is read here, the others by read_events */
+        r = redisCommand(c, "SUBSCRIBE " WATCHED_EVENTS);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
             if (r != NULL) freeReplyObject(r);
             redisFree(c);
@@ -641,7 +801,7 @@ static void ensure_subscription(struct sentinel_client *sc)
         sc->subscription = c;
         snprintf(sc->subscription_node, sizeof(sc->subscription_node), "%s:%d", node->host,
                  node->port);
-        log_debug("redis: watching +switch-master on Sentinel %s", sc->subscription_node);
+        log_debug("redis: watching Sentinel events on %s", sc->subscription_node);
     }
 }
 
@@ -654,12 +814,11 @@ static void drop_subscription(struct sentinel_client *sc)
 /* Reads what the subscription delivered. Returns true when discovery should run now. */
 static bool read_events(struct sentinel_client *sc)
 {
-    const size_t name_len = strlen(sc->cfg->master_name);
     void *reply = NULL;
-    bool switch_seen = false;
+    bool seen = false;
 
     if (redisBufferRead(sc->subscription) != REDIS_OK) {
-        log_debug("redis: lost the +switch-master subscription on %s: %s", sc->subscription_node,
+        log_debug("redis: lost the Sentinel event subscription on %s: %s", sc->subscription_node,
                   sc->subscription->errstr);
         drop_subscription(sc);
         return true; /* events may have been missed */
@@ -667,19 +826,24 @@ static bool read_events(struct sentinel_client *sc)
     while (redisGetReplyFromReader(sc->subscription, &reply) == REDIS_OK && reply != NULL) {
         redisReply *r = reply;
 
-        /* ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"] */
+        /* ["message", "<event>", "<payload naming the master group>"]; only a hint: discovery
+         * checks everything again */
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[1]->type == REDIS_REPLY_STRING &&
             r->element[2]->type == REDIS_REPLY_STRING &&
-            strncmp(r->element[2]->str, sc->cfg->master_name, name_len) == 0 &&
-            r->element[2]->str[name_len] == ' ') {
-            log_info("redis: Sentinel %s announced +switch-master %s (checking with ROLE)",
-                     sc->subscription_node, r->element[2]->str);
-            switch_seen = true;
+            redis_info_event_is_for(r->element[2]->str, r->element[2]->len, sc->cfg->master_name)) {
+            if (strcmp(r->element[1]->str, "+switch-master") == 0)
+                log_info("redis: Sentinel %s announced +switch-master %s (checking with ROLE)",
+                         sc->subscription_node, r->element[2]->str);
+            else
+                log_debug("redis: Sentinel %s: %s %s", sc->subscription_node, r->element[1]->str,
+                          r->element[2]->str);
+            seen = true;
         }
         freeReplyObject(reply);
         reply = NULL;
     }
-    return switch_seen;
+    return seen;
 }
 
 struct sentinel_client *sentinel_client_new(const struct config *cfg, struct redis_target *master,
@@ -688,6 +852,18 @@ struct sentinel_client *sentinel_client_new(const struct config *cfg, struct red
     struct sentinel_client *sc = xcalloc(1, sizeof(*sc));
 
     sc->cfg = cfg;
+    sc->sentinel_auth = (struct credentials){
+        .username = cfg->sentinel_username,
+        .password = cfg->sentinel_password,
+        .username_setting = "--sentinel-username / REDIS_SENTINEL_USERNAME",
+        .password_setting = "--sentinel-password / REDIS_SENTINEL_PASSWORD",
+    };
+    sc->data_auth = (struct credentials){
+        .username = cfg->redis_username,
+        .password = cfg->redis_password,
+        .username_setting = "--redis-username / REDIS_USERNAME",
+        .password_setting = "--redis-password / REDIS_PASSWORD",
+    };
     sc->topology = topology;
     sc->master_target = master;
     sc->replica_target = replica;

@@ -2,19 +2,21 @@
  * lexical rules of urlpath.c (no '..', '\', encoded separators, dot-files), then by resolving
  * symlinks with realpath() and requiring the result inside the folder. Conditional requests
  * (ETag, Last-Modified) answer 304. Worker thread only. */
-#define _GNU_SOURCE /* strptime, timegm */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "handlers.h"
+#include "http_headers.h"
 #include "worker.h"
 
 #define TEXT "text/plain; charset=utf-8"
@@ -82,38 +84,6 @@ static int open_inside(const char *root, const char *name, struct stat *st)
     return fd;
 }
 
-/* True when an If-None-Match list ("a", W/"b", *) names `etag`. */
-static bool etag_matches(const char *header, const char *etag)
-{
-    size_t etag_len = strlen(etag);
-    const char *p = header;
-
-    while (*p != '\0') {
-        p += strspn(p, " \t,");
-        if (*p == '*') return true;
-        if (strncmp(p, "W/", 2) == 0) p += 2;
-        if (strncmp(p, etag, etag_len) == 0 &&
-            (p[etag_len] == '\0' || p[etag_len] == ',' || p[etag_len] == ' '))
-            return true;
-        p += strcspn(p, ",");
-    }
-    return false;
-}
-
-static bool not_modified(struct request *req, const struct stat *st)
-{
-    const char *if_none_match = request_header(req, "If-None-Match");
-    const char *if_modified_since;
-    struct tm tm;
-
-    if (if_none_match != NULL) return etag_matches(if_none_match, req->response.etag);
-    if_modified_since = request_header(req, "If-Modified-Since");
-    if (if_modified_since == NULL) return false;
-    memset(&tm, 0, sizeof(tm));
-    if (strptime(if_modified_since, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL) return false;
-    return st->st_mtim.tv_sec <= timegm(&tm);
-}
-
 enum handler_result handle_static(struct request *req)
 {
     const char *root = worker_config(req->worker)->static_dir;
@@ -153,7 +123,9 @@ enum handler_result handle_static(struct request *req)
     strftime(req->response.last_modified, sizeof(req->response.last_modified),
              "%a, %d %b %Y %H:%M:%S GMT", &tm);
     req->response.cache_control = "no-cache";
-    if (not_modified(req, &st)) {
+    if (http_not_modified(request_header(req, "If-None-Match"),
+                          request_header(req, "If-Modified-Since"), req->response.etag,
+                          st.st_mtim.tv_sec)) {
         close(fd);
         response_set_static(&req->response, 304, content_type_of(name), "");
         return HANDLER_DONE;

@@ -3,11 +3,13 @@
  * logs each kind of Redis error once, and hands plain values to the caller.
  *
  * The counter: with min-replicas-ack N > 0, INCRs go on a master connection of their own and
- * are confirmed in batches: one WAIT N in flight at a time covers every INCR sent before it, and
- * none of their values is shown before WAIT confirms N replicas (one WAIT per batch, not per
- * request). A value at or below what this process had already shown when the INCR was sent
- * means Redis lost writes: it is never shown, and the key is repaired forward. Runs on its
- * worker's thread only; the shown-value floor is one process-wide atomic. */
+ * are confirmed in batches: one WAIT in flight at a time covers every INCR sent before it, and
+ * none of their values is shown before WAIT confirms enough replicas (one WAIT per batch, not
+ * per request). Enough is N in direct mode; in Sentinel mode it is the number the locator
+ * publishes for the master in use (every replica Sentinel could promote, ack_rule.h, never
+ * below N), read once per batch. A value at or below what this process had already shown when the
+ * INCR was sent means Redis lost writes: it is never shown, and the key is repaired forward. Runs
+ * on its worker's thread only; the shown-value floor is one process-wide atomic. */
 #include "store.h"
 
 #include <stdatomic.h>
@@ -72,37 +74,48 @@ enum store_status store_classify(struct redis_pipe *pipe, const redisReply *repl
     return STORE_FAILED;
 }
 
+/* Formats "WAIT <acks> <timeout>" in RESP, once per change of the number. */
+static void build_wait_command(struct store *store, int acks)
+{
+    store->wait_acks = acks;
+    store->wait_command_len = (size_t)snprintf(
+        store->wait_command, sizeof(store->wait_command),
+        "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$%d\r\n%d\r\n", snprintf(NULL, 0, "%d", acks), acks,
+        snprintf(NULL, 0, "%d", store->wait_timeout_ms), store->wait_timeout_ms);
+}
+
 struct store *store_new(struct event_loop *loop, struct app *app, const char *worker_name)
 {
     struct store *store = xcalloc(1, sizeof(*store));
     const struct config *cfg = app->cfg;
     struct redis_pipe_settings settings = {
         .timeout_ms = cfg->redis_timeout_ms,
+        .username = cfg->redis_username,
         .password = cfg->redis_password,
         .name = worker_name,
     };
 
     store->pipe = redis_pipe_new(loop, &app->target, &settings);
-    metrics_register_pipe(&app->metrics, redis_pipe_stats(store->pipe));
+    metrics_register_pipe(&app->metrics, redis_pipe_stats(store->pipe), METRICS_PIPE_MASTER);
     if (cfg->read_from_replicas) {
         settings.optional = true;
         store->replica_pipe = redis_pipe_new(loop, &app->replica_target, &settings);
-        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe));
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe),
+                              METRICS_PIPE_REPLICA);
     }
     store->min_replicas_ack = cfg->min_replicas_ack;
     store->counter.store = store;
     if (store->min_replicas_ack > 0) {
         settings.optional = false;
         store->counter.pipe = redis_pipe_new(loop, &app->target, &settings);
-        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->counter.pipe));
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->counter.pipe),
+                              METRICS_PIPE_MASTER);
     }
+    /* Sentinel mode: the locator publishes how many replicas Sentinel could promote */
+    store->target = cfg->sentinel_count > 0 ? &app->target : NULL;
     /* WAIT must give up before the pipe's own deadline, or the connection is dropped */
     store->wait_timeout_ms = cfg->redis_timeout_ms / 2 > 0 ? cfg->redis_timeout_ms / 2 : 1;
-    store->wait_command_len =
-        (size_t)snprintf(store->wait_command, sizeof(store->wait_command),
-                         "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$%d\r\n%d\r\n",
-                         snprintf(NULL, 0, "%d", store->min_replicas_ack), store->min_replicas_ack,
-                         snprintf(NULL, 0, "%d", store->wait_timeout_ms), store->wait_timeout_ms);
+    build_wait_command(store, store->min_replicas_ack);
     return store;
 }
 
@@ -193,7 +206,7 @@ static void wait_reply(void *arg, struct redisReply *reply)
     struct store *store = counter->store;
     struct wait_batch *batch = &counter->waiting;
     long long acked = reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
-    bool confirmed = acked >= store->min_replicas_ack;
+    bool confirmed = store->waiting_acks > 0 && acked >= store->waiting_acks;
     struct store_call *call = batch->first;
 
     if (!confirmed && reply != NULL) {
@@ -201,8 +214,10 @@ static void wait_reply(void *arg, struct redisReply *reply)
 
         snprintf(message, sizeof(message),
                  "redis: WAIT: %lld of %d replicas acknowledged within %d ms: pings answer 503 "
-                 "(--min-replicas-ack / MIN_REPLICAS_ACK)",
-                 acked < 0 ? 0 : acked, store->min_replicas_ack, store->wait_timeout_ms);
+                 "(%s)",
+                 acked < 0 ? 0 : acked, store->waiting_acks, store->wait_timeout_ms,
+                 store->target != NULL ? "every replica Sentinel could promote must hold a value"
+                                       : "--min-replicas-ack / MIN_REPLICAS_ACK");
         log_dedupe_report(&durability_log, LOG_WARN, message);
         redis_pipe_report_problem(counter->pipe); /* an isolated old master looks like this */
     } else if (confirmed) {
@@ -228,13 +243,24 @@ static void wait_reply(void *arg, struct redisReply *reply)
 static void close_batch(struct durable_counter *counter)
 {
     struct store *store = counter->store;
+    int acks = store->min_replicas_ack;
 
     if (counter->open.first == NULL || counter->waiting.first != NULL) return;
     counter->waiting = counter->open;
     counter->open.first = counter->open.last = NULL;
-    if (redis_pipe_send(counter->pipe, store->wait_command, store->wait_command_len, wait_reply,
-                        counter) != 0)
+    /* Sentinel mode: the number for the master this connection was opened to, read once per
+     * batch (-1: not known for it yet, e.g. a master found a moment ago: answer 503) */
+    if (store->target != NULL)
+        acks = redis_target_acks(store->target, redis_pipe_generation(counter->pipe));
+    store->waiting_acks = acks;
+    if (acks > 0 && acks != store->wait_acks) build_wait_command(store, acks);
+    if (acks <= 0) {
+        redis_pipe_report_problem(counter->pipe); /* the locator has not looked at it yet */
+        wait_reply(counter, NULL);
+    } else if (redis_pipe_send(counter->pipe, store->wait_command, store->wait_command_len,
+                               wait_reply, counter) != 0) {
         wait_reply(counter, NULL); /* the pipe went down during this pass: answer 503 now */
+    }
 }
 
 /* The store's connections: the master's, then those in use of the read replica and the durable

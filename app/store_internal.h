@@ -31,9 +31,12 @@ struct store {
     struct redis_pipe *pipe;
     struct redis_pipe *replica_pipe; /* NULL unless --read-from-replicas */
     int min_replicas_ack;
+    struct redis_target *target; /* Sentinel mode: the number to WAIT for is published here */
     int wait_timeout_ms;
     struct durable_counter counter;
-    char wait_command[64]; /* "WAIT <min_replicas_ack> <wait_timeout_ms>" in RESP */
+    int wait_acks;         /* the number in wait_command */
+    int waiting_acks;      /* the number the WAIT in flight asked for */
+    char wait_command[64]; /* "WAIT <wait_acks> <wait_timeout_ms>" in RESP */
     size_t wait_command_len;
 };
 

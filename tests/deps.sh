@@ -15,9 +15,13 @@ set -eu
 
 RUN="gcc libc6-dev make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
 redis-server redis-tools"
-# python3-h11: the HTTP framing tests check answers with an independent HTTP/1.1 parser
+# python3-h11: the HTTP framing tests check answers with an independent HTTP/1.1 parser;
+# nftables, iproute2: the partition tests' network namespaces; docker-compose (1.29) is also
+# where `make check` finds the compose-spec schema it validates compose.yaml with (and
+# python3-jsonschema, python3-yaml, which it depends on); prometheus brings promtool, which
+# checks the monitoring profile's config and alert rules
 TEST="$RUN python3 procps redis-sentinel haproxy chromium chromium-driver python3-selenium
-python3-h11 clang libclang-rt-14-dev"
+python3-h11 clang libclang-rt-dev nftables iproute2 docker-compose prometheus"
 BENCH="$RUN python3 procps nginx-light wrk"
 
 case "${1:-}" in

@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     utf8_check(in, size, &chars);
     need = html_escape(in, size, small, sizeof(small));
     if (strlen(small) >= sizeof(small)) abort();
-    if (need < sizeof(big) && (html_escape(in, size, big, sizeof(big)) != need ||
-                               strpbrk(big, "<>\"'") != NULL))
+    if (need < sizeof(big) &&
+        (html_escape(in, size, big, sizeof(big)) != need || strpbrk(big, "<>\"'") != NULL))
         abort();
     log_escape(in, big, sizeof(big));
     if (strpbrk(big, "\"\n\r") != NULL) abort();

@@ -144,11 +144,11 @@ class RespError(Exception):
 class RedisClient:
     """Just enough RESP2 for assertions: commands in, decoded replies out."""
 
-    def __init__(self, port, password=None, timeout=5.0, host="127.0.0.1"):
+    def __init__(self, port, password=None, timeout=5.0, host="127.0.0.1", username=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
         if password:
-            self.call("AUTH", password)
+            self.call("AUTH", *([username] if username else []), password)
 
     def close(self):
         self.sock.close()
@@ -203,8 +203,8 @@ class RedisClient:
         raise RespError(f"bad reply {line!r}")
 
 
-def redis_call(port, *args, password=None, timeout=5.0):
-    with RedisClient(port, password=password, timeout=timeout) as c:
+def redis_call(port, *args, password=None, timeout=5.0, username=None):
+    with RedisClient(port, password=password, timeout=timeout, username=username) as c:
         return c.call(*args)
 
 
@@ -212,12 +212,15 @@ class RedisServer:
     """A redis-server on a loopback port, with pause/resume/kill/restart.
 
     It runs from a config file in its own folder, so CONFIG REWRITE (which Sentinel sends
-    when it changes a node's role) works and survives a restart, like a node's volume."""
+    when it changes a node's role) works and survives a restart, like a node's volume. With a
+    `username`, the test talks to it as that ACL user, and `lines` set up the users (aclfile,
+    masteruser, masterauth) instead of requirepass."""
 
     def __init__(self, testcase, port=None, password=None, extra=(), config_file=None,
-                 replica_of=None, lines=()):
+                 replica_of=None, lines=(), username=None):
         self.port = port or free_port()
         self.password = password
+        self.username = username
         self.testcase = testcase
         self.process = None
         self.folder = tempfile.mkdtemp(prefix=f"redisapp-redis-{self.port}-")
@@ -228,7 +231,7 @@ class RedisServer:
                     "daemonize no", 'logfile ""', f"dir {self.folder}", "protected-mode no",
                     "repl-diskless-sync yes", "repl-diskless-sync-delay 0",
                     "enable-debug-command local"]
-            if password:
+            if password and not username:
                 conf += [f"requirepass {password}", f"masterauth {password}"]
             if replica_of:
                 conf.append(f"replicaof 127.0.0.1 {replica_of}")
@@ -255,12 +258,13 @@ class RedisServer:
 
     def ping(self):
         try:
-            return redis_call(self.port, "PING", password=self.password, timeout=1) == "PONG"
+            return redis_call(self.port, "PING", password=self.password, timeout=1,
+                              username=self.username) == "PONG"
         except (OSError, RespError):
             return False
 
     def call(self, *args):
-        return redis_call(self.port, *args, password=self.password)
+        return redis_call(self.port, *args, password=self.password, username=self.username)
 
     def role(self):
         return self.call("ROLE")[0]
@@ -292,19 +296,28 @@ class RedisServer:
 
 
 class SentinelCluster:
-    """A master, replicas and Sentinels on loopback, with fast failure detection."""
+    """A master, replicas and Sentinels on loopback, with fast failure detection.
+
+    With passwords only, every node has `requirepass`, `masterauth` and `sentinel auth-pass`.
+    With ACL users (`username`, `sentinel_username`: the test's own users on the data nodes and
+    on the Sentinels), `node_lines` and `sentinel_lines` set up the users instead."""
 
     def __init__(self, testcase, replicas=2, sentinels=3, password=None,
-                 sentinel_password=None, down_after_ms=1000, master_name="mymaster"):
+                 sentinel_password=None, down_after_ms=1000, master_name="mymaster",
+                 username=None, sentinel_username=None, node_lines=(), sentinel_lines=()):
         self.testcase = testcase
         self.password = password
         self.sentinel_password = sentinel_password
+        self.username = username
+        self.sentinel_username = sentinel_username
+        self.sentinel_lines = list(sentinel_lines)
         self.master_name = master_name
-        durable = ["min-replicas-to-write 1", "min-replicas-max-lag 3"]
-        master = RedisServer(testcase, password=password, lines=durable)
+        durable = ["min-replicas-to-write 1", "min-replicas-max-lag 3"] + list(node_lines)
+        master = RedisServer(testcase, password=password, lines=durable, username=username)
         self.nodes = {master.port: master}
         for _ in range(replicas):
-            node = RedisServer(testcase, password=password, replica_of=master.port, lines=durable)
+            node = RedisServer(testcase, password=password, replica_of=master.port, lines=durable,
+                               username=username)
             self.nodes[node.port] = node
         self.sentinel_ports = [free_port() for _ in range(sentinels)]
         self.sentinels = {}
@@ -321,10 +334,11 @@ class SentinelCluster:
                 f"sentinel down-after-milliseconds {self.master_name} {down_after_ms}",
                 f"sentinel failover-timeout {self.master_name} {max(3000, down_after_ms * 3)}",
                 f"sentinel parallel-syncs {self.master_name} 1"]
-        if self.password:
+        if self.password and not self.username:
             conf.append(f"sentinel auth-pass {self.master_name} {self.password}")
-        if self.sentinel_password:
+        if self.sentinel_password and not self.sentinel_username:
             conf.append(f"requirepass {self.sentinel_password}")
+        conf += self.sentinel_lines
         path = os.path.join(folder, "sentinel.conf")
         with open(path, "w") as f:
             f.write("\n".join(conf) + "\n")
@@ -338,7 +352,8 @@ class SentinelCluster:
                    what=f"redis-sentinel on port {port}")
 
     def sentinel_call(self, port, *args):
-        return redis_call(port, *args, password=self.sentinel_password, timeout=2)
+        return redis_call(port, *args, password=self.sentinel_password, timeout=2,
+                          username=self.sentinel_username)
 
     def settled(self):
         replicas = len(self.nodes) - 1
@@ -467,7 +482,8 @@ def raw_request(port, data, timeout=10.0, method="GET", host="127.0.0.1"):
     return response
 
 
-def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0):
+def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0,
+            host="127.0.0.1"):
     """One HTTP/1.1 request on a new connection (Connection: close)."""
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
     for name, value in (headers or {}).items():
@@ -476,21 +492,22 @@ def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0)
     if body is not None:
         lines.append(f"Content-Length: {len(payload)}")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
-    return raw_request(port, data, timeout=timeout, method=method)
+    return raw_request(port, data, timeout=timeout, method=method, host=host)
 
 
 class KeepAliveClient:
     """Sends requests one after another on one keep-alive connection."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, host="127.0.0.1"):
         self.port = port
+        self.host = host
         self.timeout = timeout
         self.sock = None
         self.buf = b""
 
     def get(self, path="/", method="GET"):
         if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+            self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
             self.buf = b""
         start = time.monotonic()
         try:
@@ -611,9 +628,9 @@ defaults
     timeout client 10s
     timeout server 10s
     timeout queue 5s
-    # a check's answer may take as long as the app's Redis timeout (/readyz asks Redis), and
-    # longer on a busy machine; without this, HAProxy gives it only `inter` (100 ms)
-    timeout check {2 * SLOW:g}s
+    # without it a check must answer within `inter` (100 ms): on a loaded machine (ASan, other
+    # work) a slow /readyz took both servers out at once (fall 1), and HAProxy answered 503
+    timeout check 2s
     retries 3
     option redispatch
 frontend web
