@@ -159,6 +159,27 @@ class PageTest(unittest.TestCase):
     def api(self, path):
         return api(self.haproxy.port, path)
 
+    def chart(self, svg_id):
+        """What a chart has drawn: how many points (data-points), each series' (x, y) points by
+        its class (ok, client, server, p50, p99) and the classes of its markers."""
+        return self.b.script("""
+            const svg = document.getElementById(arguments[0]);
+            const series = {};
+            for (const line of svg.querySelectorAll('polyline.series')) {
+                const kind = [...line.classList].find((c) => c !== 'series');
+                const points = line.getAttribute('points').trim().split(/\\s+/)
+                    .map((p) => p.split(',').map(Number));
+                series[kind] = (series[kind] || []).concat(points);
+            }
+            return {points: Number(svg.dataset.points || 0), series,
+                    markers: [...svg.querySelectorAll('g.marker')].map((g) => g.className.baseVal)};
+            """, svg_id)
+
+    def chart_draws(self, svg_id, kind):
+        """Whether a series of the chart is above its zero line somewhere (y < the plot's
+        height, 150 in its viewBox)."""
+        return any(y < 149.5 for _, y in self.chart(svg_id)["series"].get(kind, []))
+
     # --- the steps, in this order ------------------------------------------------------------
 
     def test_the_page_loads_with_no_console_errors(self):
@@ -237,6 +258,29 @@ class PageTest(unittest.TestCase):
         self.assertEqual(counts, [], "no count after unticking")
         self.assert_no_unexpected_errors()
 
+    def test_the_charts_draw_and_move_while_it_counts(self):
+        before = self.chart("chart-rate")
+        start = int(self.shows("#counter-value", r"^\d+$"))
+        for value in range(start + 1, start + 6):
+            self.count_button().click()
+            self.shows("#counter-value", rf"^{value}$")
+        # the pings counted: their latency is drawn (the latency chart reads route "/" alone)
+        self.b.until(lambda: {"p50", "p99"} <= set(self.chart("chart-latency")["series"]),
+                     WAIT_S, "the latency chart's p50 and p99 lines")
+        self.shows("#chart-latency-now", r"^Last 10 s: p50 [\d.]+ ms, p99 [\d.]+ ms\.$")
+        self.b.until(lambda: self.chart_draws("chart-rate", "ok"), WAIT_S,
+                     "a 2xx rate above zero")
+        self.shows("#chart-rate-now", r"^Now: \d+\.\d requests/s answered 2xx or 3xx, ")
+        # and it moves: a point a second, the newest at the right edge, the older ones shifted
+        now = self.b.until(lambda: (lambda c: c if c["points"] >= before["points"] + 3 else None)(
+            self.chart("chart-rate")), WAIT_S, "three more points on the rate chart")
+        later = self.b.until(lambda: (lambda c: c if c["points"] > now["points"] else None)(
+            self.chart("chart-rate")), WAIT_S, "one more point")
+        newest = max(x for x, _ in later["series"]["ok"])
+        self.assertGreater(newest, 590, "the newest point sits at the right edge (600)")
+        self.assertNotEqual(now["series"]["ok"], later["series"]["ok"], "the line moved")
+        self.assert_no_unexpected_errors()
+
     def test_a_posted_message_appears_in_the_list_as_text(self):
         text = "Hello from the browser test.\nThis stays text: <b>not bold</b> & <i>no</i>"
         self.b.fill(self.name_field(), "Ada")
@@ -286,7 +330,7 @@ class PageTest(unittest.TestCase):
     def test_landmarks_headings_labelled_controls_contrast_of_4_5_or_more(self):
         for role in ("banner", "main", "contentinfo"):
             self.assertEqual(len(self.b.by_role(role)), 1, f"one {role} landmark")
-        panels = ["Counter", "Your session", "Redis topology", "Message board"]
+        panels = ["Counter", "Your session", "Live charts", "Redis topology", "Message board"]
         self.assertEqual([h["name"] for h in self.b.by_role("heading", level=2)], panels)
         for name in panels:
             self.assertEqual(len(self.b.by_role("region", name)), 1, f"region {name}")
@@ -368,6 +412,11 @@ class PageTest(unittest.TestCase):
             self.shows("#messages-problem",
                        r"^HTTP 503 Service Unavailable .*Retrying every 5 s\.$")
             self.shows("#topology-replicas", r"^unknown: ")
+            # the charts: the 503s drawn as a 5xx rate, and a marker where Redis went away
+            self.b.until(lambda: self.chart_draws("chart-rate", "server"), WAIT_S,
+                         "a 5xx rate above zero on the rate chart")
+            self.shows("#chart-markers li.failed", rf"^{CLOCK} {ANY}: Redis unreachable$")
+            self.assertIn("marker down", self.chart("chart-rate")["markers"])
 
             self.b.fill(self.name_field(), "Ada")
             self.b.fill(self.text_field(), "Posted while Redis is down")
@@ -403,12 +452,17 @@ class PageTest(unittest.TestCase):
         self.count_button().click()
         self.shows("#counter-value", rf"^{last + 1}$")
         self.shows("#counter-problem", r"^$")
+        # the recovery on the charts: a marker where Redis answers again, pings drawn again
+        self.shows("#chart-markers li:first-child", rf"^{CLOCK} {ANY}: Redis answers again$")
+        self.assertIn("marker up", self.chart("chart-rate")["markers"])
+        self.shows("#chart-latency-now", r"^Last 10 s: p50 [\d.]+ ms, p99 [\d.]+ ms\.$")
+        self.b.screenshot(os.path.join(ARTIFACTS, "page-redis-back.png"))
         self.assert_no_unexpected_errors()
 
     def test_with_no_instance_left_haproxys_own_503_is_shown_each_exited_0(self):
         # 503 once HAProxy has no server left; 502 if a request meets an instance as it closes
-        failing = [(status, path) for path in ("/", "/api/status", "/api/topology",
-                                               "/api/messages") for status in (503, 502)]
+        paths = ("/", "/api/status", "/api/topology", "/api/messages", "/metrics")
+        failing = [(status, path) for path in paths for status in (503, 502)]
         with self.b.expecting(failing):
             since = len(self.b.expected_seen)
             with concurrent.futures.ThreadPoolExecutor(len(self.apps)) as pool:
