@@ -40,9 +40,9 @@ else
 Q := @
 endif
 
-.PHONY: all deps test unit integration check check-compose-file include-check asan-check fuzz \
-        fuzz-merge bench run format format-check monitoring-rules install clean help up down \
-        test-compose test-browser
+.PHONY: all deps deps-run deps-bench libs-check test unit integration check check-compose-file \
+        include-check asan-check fuzz fuzz-merge bench run format format-check monitoring-rules \
+        install clean help up down test-compose test-browser test-fresh
 
 all: build/redisapp
 
@@ -54,7 +54,7 @@ $(BINARY): $(OBJECTS)
 	@echo "  LINK  $@"
 	$(Q)$(CC) $(APP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(APP_LIBS)
 
-$(BUILD)/app/%.o: app/%.c
+$(BUILD)/app/%.o: app/%.c | libs-check
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(APP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -71,8 +71,35 @@ build/release/redisapp:
 endif
 
 # --- dependencies -------------------------------------------------------------------------
+# tests/deps.sh installs what is missing: `run` for building and make run, `test` for every
+# test (make deps), `bench` for the benchmark's nginx and wrk.
 deps:
-	$(Q)sh tests/deps.sh
+	$(Q)sh tests/deps.sh test
+
+deps-run:
+	$(Q)sh tests/deps.sh run
+
+deps-bench:
+	$(Q)sh tests/deps.sh bench
+
+# Before anything is compiled: the compiler and the libraries' development files are there, or
+# make stops naming each one that is missing (instead of a compiler error about a header).
+LIB_PACKAGES := libmicrohttpd:libmicrohttpd-dev hiredis:libhiredis-dev libcjson:libcjson-dev
+libs-check:
+	$(Q)missing=""; \
+	command -v $(CC) >/dev/null 2>&1 || missing="$$missing $(CC) (Debian: gcc)"; \
+	if ! command -v $(PKG_CONFIG) >/dev/null 2>&1; then \
+	    missing="$$missing $(PKG_CONFIG) (Debian: pkg-config)"; \
+	    for p in $(LIB_PACKAGES); do missing="$$missing $${p%%:*} (Debian: $${p#*:})"; done; \
+	else \
+	    for p in $(LIB_PACKAGES); do $(PKG_CONFIG) --exists $${p%%:*} || \
+	        missing="$$missing $${p%%:*} (Debian: $${p#*:})"; done; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	    echo "make: cannot build redisapp: missing$$missing" | sed 's/) /), /g' >&2; \
+	    echo "make: run \`make deps\` (or \`make run\`), which installs them on Debian 12" >&2; \
+	    exit 1; \
+	fi
 
 # --- tests --------------------------------------------------------------------------------
 unit: $(UNIT_BINS)
@@ -149,22 +176,32 @@ fuzz-merge: $(FUZZ_BINS)
 # The README's test command: installs what is missing, then runs every test: unit and
 # integration tests optimised and under AddressSanitizer + UndefinedBehaviorSanitizer, a short
 # fuzzing run of every target, the page in headless chromium, and the Docker stack in a real
-# engine.
+# engine. OUTER_ONLY_TESTS run after those, but not where FRESH_CONTAINER=1 (inside the
+# container of make test-fresh), where their Docker engines would be nested two deep.
 TEST_FUZZ_SECONDS ?= 4
+MAKE_TEST_TARGETS := check asan-check fuzz test-browser test-compose
+OUTER_ONLY_TESTS  :=
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check
-	$(Q)$(MAKE) --no-print-directory asan-check
-	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
-	$(Q)$(MAKE) --no-print-directory test-browser
-	$(Q)$(MAKE) --no-print-directory test-compose
+	$(Q)for t in $(MAKE_TEST_TARGETS) $(OUTER_ONLY_TESTS); do \
+	    case " $(OUTER_ONLY_TESTS) " in *" $$t "*) if [ "$(FRESH_CONTAINER)" = 1 ]; then \
+	        echo "  SKIP  make $$t: runs on the outer machine only (FRESH_CONTAINER=1)"; \
+	        continue; fi;; esac; \
+	    $(MAKE) --no-print-directory $$t FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) || exit 1; \
+	done
 	@echo "  all tests passed"
 
+# A new Debian 12 container (tests/fresh/): installs git and make only, clones HEAD, proves
+# the README's `make run` and `make test` there. Not part of make test; CI runs it after it.
+test-fresh:
+	$(Q)sh tests/deps.sh packages python3 git
+	$(Q)$(PYTHON) tests/fresh/test_fresh.py
+
 # --- running and measuring ----------------------------------------------------------------
-run: deps build/redisapp
+run: deps-run build/redisapp
 	$(Q)ARGS="$(ARGS)" sh tests/run-local.sh
 
-bench: build/redisapp
+bench: deps-bench build/redisapp
 	$(Q)$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # --- housekeeping -------------------------------------------------------------------------
@@ -186,6 +223,7 @@ help:
 	@echo "make            build build/redisapp"
 	@echo "make deps       install missing build and test packages (Debian)"
 	@echo "make test       deps, then every test: check, asan-check, fuzz, test-browser, test-compose"
+	@echo "make test-fresh make run and make test in a new Debian 12 container (not in make test)"
 	@echo "make unit       C unit tests"
 	@echo "make integration  tests against real redis-server/haproxy (TESTS=pattern)"
 	@echo "make check      include-check + unit + integration + check-compose-file (compose.yaml,"
@@ -194,7 +232,8 @@ help:
 	@echo "make include-check  the module graph of app/ (#include lines): no circle, layers"
 	@echo "make fuzz       libFuzzer runs on every parser of client input (FUZZ_SECONDS=10 each)"
 	@echo "make fuzz-merge add the inputs make fuzz found to tests/fuzz/corpus/"
-	@echo "make run        start a local redis-server if none answers, then the server"
+	@echo "make run        install what running needs, start a local redis-server if none"
+	@echo "                answers, then the server"
 	@echo "make bench      wrk benchmark beside nginx and redis-benchmark"
 	@echo "make format     clang-format the C sources"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR="
@@ -243,10 +282,10 @@ test-compose:
 	$(Q)$(PYTHON) tests/compose/test_compose.py
 
 # --- the page's browser test (tests/browser/) ----------------------------------------------
-# Debian's chromium driven by playwright-core from npm (run.sh runs npm ci when node_modules is
-# missing or stale; no browser is downloaded), against build/redisapp and its own redis-server.
-# Screenshots and logs: tests/artifacts/browser/.
+# Debian's chromium, driven through Debian's chromedriver by Debian's python3-selenium, against
+# build/redisapp, its own redis-server and HAProxy. Screenshots and logs: tests/artifacts/browser/.
 test-browser: build/redisapp
-	$(Q)REDISAPP_BIN=$(CURDIR)/build/redisapp sh tests/browser/run.sh
+	$(Q)REDISAPP_BIN=$(CURDIR)/build/redisapp $(PYTHON) -m unittest discover -v -s tests/browser \
+	    -p 'test_*.py'
 
 -include $(OBJECTS:.o=.d)

@@ -57,11 +57,17 @@ void log_message(enum log_level level, const char *fmt, ...)
 
 bool log_dedupe_report(struct log_dedupe *slot, enum log_level level, const char *message)
 {
-    bool fresh;
+    bool fresh = true;
+    unsigned long kept;
 
     pthread_mutex_lock(&slot->lock);
-    fresh = strncmp(slot->last, message, sizeof(slot->last) - 1) != 0;
-    if (fresh) snprintf(slot->last, sizeof(slot->last), "%s", message);
+    kept = slot->count < LOG_DEDUPE_KEPT ? slot->count : LOG_DEDUPE_KEPT;
+    for (unsigned long i = 0; i < kept && fresh; i++)
+        fresh = strncmp(slot->kept[i], message, sizeof(slot->kept[i]) - 1) != 0;
+    if (fresh) {
+        snprintf(slot->kept[slot->count % LOG_DEDUPE_KEPT], sizeof(slot->kept[0]), "%s", message);
+        slot->count++;
+    }
     pthread_mutex_unlock(&slot->lock);
     if (fresh) log_message(level, "%s", message);
     return fresh;
@@ -72,9 +78,9 @@ bool log_dedupe_clear(struct log_dedupe *slot, char *ended, unsigned long ended_
     bool had;
 
     pthread_mutex_lock(&slot->lock);
-    had = slot->last[0] != '\0';
-    if (had) snprintf(ended, ended_size, "%s", slot->last);
-    slot->last[0] = '\0';
+    had = slot->count > 0;
+    if (had) snprintf(ended, ended_size, "%s", slot->kept[(slot->count - 1) % LOG_DEDUPE_KEPT]);
+    slot->count = 0;
     pthread_mutex_unlock(&slot->lock);
     return had;
 }

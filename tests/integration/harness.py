@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,9 +39,15 @@ def _stop_all_left():
                 pass
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 atexit.register(_stop_all_left)
-# a test run stopped with SIGTERM still stops what it started (atexit runs on SystemExit)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+# A run stopped with SIGTERM ends like one stopped with Ctrl-C: unittest lets a
+# KeyboardInterrupt through (it would count a SystemExit as one test's error and go on), and
+# the atexit guard then stops what the run started.
+signal.signal(signal.SIGTERM, _interrupt)
 
 
 def free_port():
@@ -263,6 +268,18 @@ class RedisServer:
 
     def role(self):
         return self.call("ROLE")[0]
+
+    def unread_bytes(self):
+        """Bytes clients sent this Redis that it has not read yet (while it is paused: the
+        commands waiting for it), summed over its connections in the kernel's socket table."""
+        total = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+            for row in rows:  # sl local remote st tx_queue:rx_queue ...
+                if int(row[1].rsplit(":", 1)[1], 16) == self.port and row[3] == "01":
+                    total += int(row[4].split(":")[1], 16)  # ESTABLISHED: its receive queue
+        return total
 
     def pause(self):
         self.process.send(signal.SIGSTOP)

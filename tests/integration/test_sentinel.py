@@ -112,6 +112,15 @@ class Recorder:
         for t in self.threads:
             t.join(30)
 
+    def wait_successes(self, since, count, what):
+        """Waits until every client got `count` 200s for requests sent at or after `since`
+        (a time.monotonic() value)."""
+        def each_got():
+            return all(sum(1 for start, _, status, _ in list(records)
+                           if status == 200 and start >= since) >= count
+                       for records in self.records)
+        wait_until(each_got, 30 * SLOW, what=what)
+
     def first_success_after(self, moment):
         ends = [end for records in self.records for start, end, status, _ in records
                 if status == 200 and start >= moment]
@@ -159,7 +168,7 @@ class SentinelFailoverTest(ServerTestCase):
         write on the new master; returns the old and new master ports."""
         old = self.cluster.master_port()
         recorder = self.recorder()
-        time.sleep(0.5)
+        recorder.wait_successes(0, 5, "5 answers to each client before the fault")
         fault_at = time.monotonic()
         fault(old)
         switched_at = None
@@ -173,7 +182,7 @@ class SentinelFailoverTest(ServerTestCase):
         self.assertEqual(master_in_use(self.server), f"127.0.0.1:{new}")
         wait_until(lambda: recorder.first_success_after(switched_at), 10 * SLOW,
                    what="a successful write after the failover")
-        time.sleep(0.5)
+        recorder.wait_successes(switched_at, 5, "5 answers to each client after the failover")
         recorder.stop()
         highest = recorder.check(self)
         follow_s = recorder.first_success_after(switched_at) - fault_at
@@ -192,7 +201,7 @@ class SentinelFailoverTest(ServerTestCase):
         recorder = self.recorder()
         self.cluster.nodes[old].resume()
         self.cluster.wait_replica(old)
-        time.sleep(0.5)
+        recorder.wait_successes(time.monotonic(), 5, "5 answers to each client after the rejoin")
         recorder.stop()
         highest = recorder.check(self)
         self.assertGreaterEqual(int(self.cluster.nodes[new].call("GET", "count")), highest)
@@ -217,7 +226,7 @@ class SentinelFailoverTest(ServerTestCase):
         self.cluster.nodes[old].start()  # comes back empty: Sentinel must demote it
         recorder = self.recorder()
         self.cluster.wait_replica(old)
-        time.sleep(0.5)
+        recorder.wait_successes(time.monotonic(), 5, "5 answers to each client after the rejoin")
         recorder.stop()
         highest = recorder.check(self)
         current = self.cluster.master_port()
@@ -352,7 +361,9 @@ class DurabilityTest(ServerTestCase):
                 return client.call("WAIT", "1", "100") == 1
 
         wait_until(replica_acknowledges, 10, what="the replica acknowledging writes")
-        server = self.app(master.port, args=["--min-replicas-ack", "1", "--threads", "2"])
+        # a deadline no WAIT comes near, even on a busy machine: this test is about batching
+        server = self.app(master.port, args=["--min-replicas-ack", "1", "--threads", "2",
+                                             "--redis-timeout-ms", "20000"])
         wait_until(server.ready, 10, what="readiness")
         master.call("SET", "count", 1000)
         master.call("CONFIG", "RESETSTAT")
