@@ -37,7 +37,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
 COMPOSE_V2 = os.path.join(ROOT, "docker", "compose-v2.sh")
 CHECK_FILE = os.path.join(ROOT, "tests", "compose", "check_compose_file.py")
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402 (after the path): free ports and waiting, shared with the other tests
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 # REDISAPP_TAG: the images' tag (compose.yaml), so checkouts tested side by side on one engine
 # never run each other's images
@@ -83,28 +84,17 @@ def check(condition, message):
 
 
 def wait_until(predicate, timeout, what, interval=0.2):
-    """Polls predicate() until it returns a true value, which is returned. A command that fails
-    on the way (a redis-cli whose connection Sentinel's CLIENT KILL reset during a failover, say)
-    is tried again at the next poll; the last such failure is named if time runs out."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (OSError, subprocess.SubprocessError, ValueError, TestFailure) as err:
-            last_error = err
-        if time.monotonic() > deadline:
-            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what}"
-                              + (f" (last error: {last_error})" if last_error else ""))
-        time.sleep(interval)
+    """harness.wait_until, failing with TestFailure. A command that fails on the way (a
+    redis-cli whose connection Sentinel's CLIENT KILL reset during a failover, say) is tried
+    again at the next poll; the last such failure is named if time runs out."""
+    try:
+        return harness.wait_until(predicate, timeout, interval, what, retry=(
+            OSError, subprocess.SubprocessError, ValueError, TestFailure))
+    except AssertionError as err:
+        raise TestFailure(str(err)) from None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = harness.free_port
 
 
 def run(argv, timeout=120, check_rc=True, env=None, log=None, new_session=False,

@@ -63,8 +63,10 @@ def free_port():
     raise RuntimeError("no free port")
 
 
-def wait_until(predicate, timeout, interval=0.05, what="condition"):
-    """Polls predicate() until it returns a truthy value; fails after timeout seconds."""
+def wait_until(predicate, timeout, interval=0.05, what="condition", retry=(OSError, ValueError)):
+    """Polls predicate() until it returns a truthy value, which is returned; fails after timeout
+    seconds. An exception of a class in `retry` counts as "not yet" (and is named if time runs
+    out). The test harnesses of bench/ and tests/compose/ wait with this one too."""
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -72,7 +74,7 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
             value = predicate()
             if value:
                 return value
-        except (OSError, ValueError) as err:
+        except retry as err:
             last_error = err
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}"
