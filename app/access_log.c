@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "escape.h"
 
 #define LOGGED_TARGET_MAX_BYTES 512
@@ -96,15 +97,15 @@ static void format_json(const struct access_log *log, const struct access_entry 
     put(l, ".", 1);
     put_three(l, ms);
     put_str(l, "Z\",\"instance\":\"");
-    json_escape(log->instance, escaped, sizeof(escaped));
+    escape_json(log->instance, escaped, sizeof(escaped));
     put_str(l, escaped);
     put_str(l, "\",\"client\":\"");
     put_str(l, entry->client);
     put_str(l, "\",\"method\":\"");
-    json_escape(entry->method, escaped, sizeof(escaped));
+    escape_json(entry->method, escaped, sizeof(escaped));
     put_str(l, escaped);
     put_str(l, "\",\"path\":\"");
-    json_escape(entry->target, escaped, sizeof(escaped));
+    escape_json(entry->target, escaped, sizeof(escaped));
     put_str(l, escaped);
     put_str(l, "\",\"status\":");
     if (entry->status != 0)
@@ -137,10 +138,10 @@ static void format_text(const struct access_log *log, const struct access_entry 
     put(l, " ", 1);
     put_str(l, entry->client);
     put(l, " \"", 2);
-    log_escape(entry->method[0] != '\0' ? entry->method : "-", escaped, 24);
+    escape_log(entry->method[0] != '\0' ? entry->method : "-", escaped, 24);
     put_str(l, escaped);
     put(l, " ", 1);
-    log_escape(entry->target, escaped, sizeof(escaped));
+    escape_log(entry->target, escaped, sizeof(escaped));
     put_str(l, escaped);
     put(l, "\" ", 2);
     if (entry->status != 0)
@@ -168,10 +169,7 @@ void access_log_append(struct access_log *log, const struct access_entry *entry)
     if (!log->enabled) return;
     clock_gettime(CLOCK_REALTIME, &now);
     if (now.tv_sec != log->cached_second) {
-        struct tm tm;
-
-        gmtime_r(&now.tv_sec, &tm);
-        strftime(log->cached_time, sizeof(log->cached_time), "%Y-%m-%dT%H:%M:%S", &tm);
+        clock_format_iso_s(now.tv_sec, log->cached_time, sizeof(log->cached_time));
         log->cached_second = now.tv_sec;
     }
     if (log->json)

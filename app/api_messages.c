@@ -2,55 +2,31 @@
  * POST takes {"name": "...", "text": "..."} as application/json, checks it completely before
  * anything is stored, and answers 201 with the stored message. Replies are built with cJSON.
  * Worker thread only. */
+#include "api_messages.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
+#include "clock.h"
 #include "config.h"
-#include "escape.h"
-#include "handlers.h"
+#include "http_headers.h"
+#include "message_input.h"
 #include "store.h"
-#include "worker.h"
+#include "store_api.h"
 #include "xmalloc.h"
 
-#define JSON           "application/json"
 #define NAME_MAX_CHARS 40
 #define TEXT_MAX_CHARS 500
 #define LIMIT_DEFAULT  20
 
-/* Answers the JSON `root` (consumed) with `status`. */
-static void respond_json(struct request *req, unsigned status, cJSON *root)
-{
-    char *body = cJSON_PrintUnformatted(root);
-
-    cJSON_Delete(root);
-    response_set_heap(&req->response, status, JSON, body, strlen(body));
-    req->response.cache_control = "no-store";
-}
-
-static void respond_store_error(struct request *req, enum store_status status)
-{
-    if (status == STORE_UNAVAILABLE)
-        request_unavailable(req, "Redis did not answer in time");
-    else
-        request_error(req, 500, "a Redis command failed (see the server log)");
-}
-
 /* "1700000000123-0" -> "2023-11-14T22:13:20.123Z" */
 static void time_of_id(const char *id, char *out, size_t out_size)
 {
-    long long ms = atoll(id);
-    time_t seconds = (time_t)(ms / 1000);
-    struct tm tm;
-    size_t n;
-
-    gmtime_r(&seconds, &tm);
-    n = strftime(out, out_size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, out_size - n, ".%03lldZ", ms % 1000);
+    clock_format_iso_ms(atoll(id), out, out_size);
 }
 
 static cJSON *message_json(const char *id, size_t id_len, const char *name, size_t name_len,
@@ -59,7 +35,7 @@ static cJSON *message_json(const char *id, size_t id_len, const char *name, size
 {
     cJSON *item = cJSON_CreateObject();
     char *copy;
-    char when[40];
+    char when[CLOCK_ISO_MAX_BYTES];
 
     /* the strings may lack a terminating NUL (Redis replies): copy with their lengths */
     copy = xstrndup(id, id_len);
@@ -88,8 +64,8 @@ static void list_done(void *arg, enum store_status status, const struct store_me
     cJSON *root, *list;
 
     if (status != STORE_OK) {
-        respond_store_error(req, status);
-        request_complete(req);
+        api_store_failure(req, status);
+        http_request_complete(req);
         return;
     }
     root = cJSON_CreateObject();
@@ -101,25 +77,20 @@ static void list_done(void *arg, enum store_status status, const struct store_me
                                                 m->text_len, m->instance, m->instance_len));
     }
     cJSON_AddNumberToObject(root, "count", (double)count);
-    respond_json(req, 200, root);
-    request_complete(req);
+    api_respond_json(req, 200, root);
+    http_request_complete(req);
 }
 
 /* ?limit=N: 1..STORE_MESSAGES_MAX. Returns the limit, or -1 (answered 400). */
 static int parse_limit(struct request *req)
 {
-    char text[8];
-    char *end;
-    long limit;
-    int len = urlpath_query_param(req->query, "limit", text, sizeof(text));
+    int limit;
 
-    if (len < 0 && strstr(req->query, "limit=") == NULL) return LIMIT_DEFAULT;
-    limit = len > 0 ? strtol(text, &end, 10) : 0;
-    if (len <= 0 || *end != '\0' || limit < 1 || limit > STORE_MESSAGES_MAX) {
+    if (!message_input_limit(req->query, LIMIT_DEFAULT, STORE_MESSAGES_MAX, &limit)) {
         request_error(req, 400, "limit must be a number from 1 to %d", STORE_MESSAGES_MAX);
         return -1;
     }
-    return (int)limit;
+    return limit;
 }
 
 static enum handler_result list_messages(struct request *req)
@@ -127,59 +98,37 @@ static enum handler_result list_messages(struct request *req)
     int limit = parse_limit(req);
 
     if (limit < 0) return HANDLER_DONE;
-    if (store_messages_latest(worker_store(req->worker), &req->store_call, limit, list_done, req) !=
-        0) {
-        request_unavailable(req, "Redis is not connected");
-        return HANDLER_DONE;
-    }
-    return HANDLER_PENDING;
+    return api_queued(
+        req, store_messages_latest(api_store(req), &req->store_call, limit, list_done, req));
 }
 
-static bool is_json_content_type(const char *value)
-{
-    size_t len = strlen("application/json");
-
-    if (value == NULL || strncasecmp(value, "application/json", len) != 0) return false;
-    value += len;
-    return *value == '\0' || *value == ';' || *value == ' ';
-}
-
-/* Trims spaces around a cJSON string field and checks it. Returns the trimmed copy (caller
+/* Trims a cJSON string field and checks it (message_input.c). Returns the trimmed copy (caller
  * frees) or NULL after answering 400. */
 static char *checked_field(struct request *req, const cJSON *root, const char *field,
                            size_t max_chars, bool allow_newlines)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
-    const char *start, *end;
-    size_t chars;
+    size_t start, len;
 
     if (!cJSON_IsString(item)) {
         request_error(req, 400, "\"%s\" is required and must be a string", field);
         return NULL;
     }
-    start = item->valuestring;
-    end = start + strlen(start);
-    while (start < end && (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r'))
-        start++;
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    if (!utf8_check(start, (size_t)(end - start), &chars)) {
+    switch (message_input_field(item->valuestring, strlen(item->valuestring), max_chars,
+                                allow_newlines, &start, &len)) {
+    case MESSAGE_FIELD_OK:
+        return xstrndup(item->valuestring + start, len);
+    case MESSAGE_FIELD_NOT_UTF8:
         request_error(req, 400, "\"%s\" is not valid UTF-8", field);
         return NULL;
-    }
-    if (chars == 0 || chars > max_chars) {
+    case MESSAGE_FIELD_LENGTH:
         request_error(req, 400, "\"%s\" must hold 1 to %zu characters", field, max_chars);
         return NULL;
+    case MESSAGE_FIELD_CONTROL:
+    default:
+        request_error(req, 400, "\"%s\" contains a control character", field);
+        return NULL;
     }
-    for (const char *p = start; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
-
-        if ((c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t'))) || c == 0x7f) {
-            request_error(req, 400, "\"%s\" contains a control character", field);
-            return NULL;
-        }
-    }
-    return xstrndup(start, (size_t)(end - start));
 }
 
 /* Replaces the request body with the checked fields, "name\0text\0", for the answer. */
@@ -198,20 +147,20 @@ static void keep_fields(struct request *req, const char *name, const char *text)
 static void added_done(void *arg, enum store_status status, const char *id, size_t id_len)
 {
     struct request *req = arg;
-    const char *instance = worker_config(req->worker)->instance_name;
+    const char *instance = api_config(req)->instance_name;
     cJSON *root;
     char *echo;
 
     if (status != STORE_OK) {
-        respond_store_error(req, status);
-        request_complete(req);
+        api_store_failure(req, status);
+        http_request_complete(req);
         return;
     }
     echo = req->body; /* the checked fields (keep_fields) */
     root = message_json(id, id_len, echo, strlen(echo), echo + strlen(echo) + 1,
                         strlen(echo + strlen(echo) + 1), instance, strlen(instance));
-    respond_json(req, 201, root);
-    request_complete(req);
+    api_respond_json(req, 201, root);
+    http_request_complete(req);
 }
 
 static enum handler_result post_message(struct request *req)
@@ -220,7 +169,7 @@ static enum handler_result post_message(struct request *req)
     char *name = NULL, *text = NULL;
     int rc;
 
-    if (!is_json_content_type(request_header(req, "Content-Type"))) {
+    if (!http_is_json_content_type(http_request_header(req, "Content-Type"))) {
         request_error(req, 415, "Content-Type must be application/json");
         return HANDLER_DONE;
     }
@@ -244,16 +193,12 @@ static enum handler_result post_message(struct request *req)
         free(text);
         return HANDLER_DONE;
     }
-    rc = store_message_add(worker_store(req->worker), &req->store_call, name, text,
-                           worker_config(req->worker)->instance_name, added_done, req);
+    rc = store_message_add(api_store(req), &req->store_call, name, text,
+                           api_config(req)->instance_name, added_done, req);
     keep_fields(req, name, text);
     free(name);
     free(text);
-    if (rc != 0) {
-        request_unavailable(req, "Redis is not connected");
-        return HANDLER_DONE;
-    }
-    return HANDLER_PENDING;
+    return api_queued(req, rc);
 }
 
 enum handler_result handle_api_messages(struct request *req)

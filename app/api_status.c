@@ -6,35 +6,29 @@
  * /api/topology: master, replicas with their lag (INFO replication), Sentinels and the recent
  * events the locator recorded. Worker thread; the shared targets and topology are read under
  * their locks (not a hot path). */
+#include "api_status.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "app.h"
-#include "handlers.h"
+#include "clock.h"
+#include "http_headers.h"
+#include "redis_info.h"
 #include "store.h"
+#include "store_api.h"
 #include "version.h"
-#include "worker.h"
 #include "xmalloc.h"
 
-#define JSON           "application/json"
 #define SESSION_COOKIE "sid"
-
-static void respond_json(struct request *req, unsigned status, cJSON *root)
-{
-    char *body = cJSON_PrintUnformatted(root);
-
-    cJSON_Delete(root);
-    response_set_heap(&req->response, status, JSON, body, strlen(body));
-    req->response.cache_control = "no-store";
-}
 
 /* {"name": "host:port", "address": "ip:port"} or null. */
 static void add_address(cJSON *parent, const char *key, struct redis_target *target)
@@ -68,38 +62,28 @@ static cJSON *redis_json(struct app *app, const char *role)
     cJSON_AddNumberToObject(redis, "failovers_followed",
                             (double)redis_target_changes(&app->target));
     cJSON_AddNumberToObject(redis, "min_replicas_ack", cfg->min_replicas_ack);
+    if (cfg->sentinel_count > 0 && cfg->min_replicas_ack > 0) {
+        /* how many replicas a ping waits for now: every one Sentinel could promote */
+        int acks = redis_target_acks(&app->target, redis_target_generation(&app->target));
+
+        if (acks >= 0)
+            cJSON_AddNumberToObject(redis, "replicas_to_ack", acks);
+        else
+            cJSON_AddNullToObject(redis, "replicas_to_ack");
+    }
     if (cfg->read_from_replicas) add_address(redis, "read_replica", &app->replica_target);
     return redis;
-}
-
-static bool is_hex_id(const char *s, size_t len)
-{
-    if (len != STORE_SESSION_ID_BYTES) return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
-    }
-    return true;
 }
 
 /* Finds a well-formed "sid" cookie. Returns true and copies it into `id`. */
 static bool session_from_cookie(const char *header, char id[STORE_SESSION_ID_BYTES + 1])
 {
-    const char *p = header;
+    const char *value = http_cookie_hex_value(header, SESSION_COOKIE, STORE_SESSION_ID_BYTES);
 
-    while (p != NULL && *p != '\0') {
-        size_t len;
-
-        p += strspn(p, " \t;");
-        len = strcspn(p, ";");
-        if (len > sizeof(SESSION_COOKIE) && strncmp(p, SESSION_COOKIE "=", 4) == 0 &&
-            is_hex_id(p + 4, len - 4)) {
-            memcpy(id, p + 4, STORE_SESSION_ID_BYTES);
-            id[STORE_SESSION_ID_BYTES] = '\0';
-            return true;
-        }
-        p += len;
-    }
-    return false;
+    if (value == NULL) return false;
+    memcpy(id, value, STORE_SESSION_ID_BYTES);
+    id[STORE_SESSION_ID_BYTES] = '\0';
+    return true;
 }
 
 /* 128 random bits from the kernel, in hex. */
@@ -126,22 +110,20 @@ static void new_session_id(char id[STORE_SESSION_ID_BYTES + 1])
 /* Fills the answer from the session visit (or its failure). */
 static void build_status(struct request *req, const struct store_session_result *result)
 {
-    struct app *app = worker_app(req->worker);
+    struct app *app = api_app(req);
     const struct config *cfg = app->cfg;
-    bool draining = worker_is_draining(req->worker);
+    bool draining = api_is_draining(req);
     cJSON *root = cJSON_CreateObject();
-    unsigned status = 200;
+    struct api_failure answer = {.status = 200};
 
     if (result->status != STORE_OK) {
-        status = result->status == STORE_UNAVAILABLE ? 503 : 500;
-        cJSON_AddStringToObject(root, "error",
-                                status == 503 ? "service unavailable: Redis did not answer"
-                                              : "a Redis command failed (see the server log)");
+        answer = api_failure_of(result->status);
+        cJSON_AddStringToObject(root, "error", answer.message);
     }
     cJSON_AddStringToObject(root, "status",
-                            draining        ? "draining"
-                            : status == 200 ? "ok"
-                                            : "degraded");
+                            draining               ? "draining"
+                            : answer.status == 200 ? "ok"
+                                                   : "degraded");
     cJSON_AddStringToObject(root, "instance", cfg->instance_name);
     cJSON_AddStringToObject(root, "version", REDISAPP_VERSION);
     cJSON_AddItemToObject(root, "redis", redis_json(app, result->role));
@@ -149,7 +131,7 @@ static void build_status(struct request *req, const struct store_session_result 
         cJSON_AddNumberToObject(root, "counter", (double)result->counter);
     else
         cJSON_AddNullToObject(root, "counter");
-    if (status == 200) {
+    if (answer.status == 200) {
         cJSON *session = cJSON_AddObjectToObject(root, "session");
 
         cJSON_AddNumberToObject(session, "visits", (double)result->visits);
@@ -161,9 +143,9 @@ static void build_status(struct request *req, const struct store_session_result 
                  cfg->session_ttl_s);
     } else {
         cJSON_AddNullToObject(root, "session");
-        req->response.retry_after_s = status == 503 ? 1 : 0;
     }
-    respond_json(req, status, root);
+    api_respond_json(req, answer.status, root);
+    req->response.retry_after_s = answer.retry_after_s;
 }
 
 static void status_done(void *arg, struct store_session_result *result)
@@ -171,18 +153,18 @@ static void status_done(void *arg, struct store_session_result *result)
     struct request *req = arg;
 
     build_status(req, result);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_api_status(struct request *req)
 {
-    struct app *app = worker_app(req->worker);
+    struct app *app = api_app(req);
     char id[STORE_SESSION_ID_BYTES + 1], new_id[STORE_SESSION_ID_BYTES + 1];
-    bool has_id = session_from_cookie(request_header(req, "Cookie"), id);
+    bool has_id = session_from_cookie(http_request_header(req, "Cookie"), id);
     struct store_session_result unreachable = {.status = STORE_UNAVAILABLE};
 
     new_session_id(new_id);
-    if (store_session_visit(worker_store(req->worker), &req->store_call, has_id ? id : NULL, new_id,
+    if (store_session_visit(api_store(req), &req->store_call, has_id ? id : NULL, new_id,
                             app->cfg->session_ttl_s, &req->session, status_done, req) != 0) {
         build_status(req, &unreachable);
         return HANDLER_DONE;
@@ -190,42 +172,27 @@ enum handler_result handle_api_status(struct request *req)
     return HANDLER_PENDING;
 }
 
-/* Parses "slaveN:ip=...,port=...,state=...,offset=...,lag=..." lines of INFO replication. */
+static void add_replica(void *arg, const struct redis_info_replica_line *line)
+{
+    cJSON *replica = cJSON_CreateObject();
+    char address[160];
+
+    snprintf(address, sizeof(address), "%s:%d", line->ip, line->port);
+    cJSON_AddStringToObject(replica, "address", address);
+    cJSON_AddStringToObject(replica, "state", line->state);
+    cJSON_AddNumberToObject(replica, "offset", (double)line->offset);
+    cJSON_AddNumberToObject(replica, "lag_s", (double)line->lag);
+    cJSON_AddItemToArray(arg, replica);
+}
+
+/* The replicas and offset of INFO replication (redis_info.c parses it). */
 static void add_replicas(cJSON *root, const char *info, size_t len)
 {
     cJSON *list = cJSON_AddArrayToObject(root, "replicas");
-    const char *line = info, *end = info + len;
+    long long offset;
 
-    while (line < end) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        size_t line_len = (eol != NULL ? (size_t)(eol - line) : (size_t)(end - line));
-        char buf[512], ip[128] = "", state[32] = "";
-        int port = 0, lag = -1;
-        long long offset = -1;
-
-        if (line_len < sizeof(buf) && strncmp(line, "slave", 5) == 0 &&
-            memchr(line, ':', line_len) != NULL) {
-            cJSON *replica;
-            const char *fields;
-
-            memcpy(buf, line, line_len);
-            buf[line_len] = '\0';
-            buf[strcspn(buf, "\r")] = '\0';
-            fields = strchr(buf, ':') + 1;
-            sscanf(fields, "ip=%127[^,],port=%d,state=%31[^,],offset=%lld,lag=%d", ip, &port, state,
-                   &offset, &lag);
-            replica = cJSON_CreateObject();
-            snprintf(buf, sizeof(buf), "%s:%d", ip, port);
-            cJSON_AddStringToObject(replica, "address", buf);
-            cJSON_AddStringToObject(replica, "state", state);
-            cJSON_AddNumberToObject(replica, "offset", (double)offset);
-            cJSON_AddNumberToObject(replica, "lag_s", lag);
-            cJSON_AddItemToArray(list, replica);
-        } else if (line_len < sizeof(buf) && strncmp(line, "master_repl_offset:", 19) == 0) {
-            cJSON_AddNumberToObject(root, "master_repl_offset", (double)atoll(line + 19));
-        }
-        line += line_len + 1;
-    }
+    redis_info_replication(info, len, add_replica, list, &offset);
+    if (offset >= 0) cJSON_AddNumberToObject(root, "master_repl_offset", (double)offset);
 }
 
 static void add_topology_record(cJSON *root, struct app *app)
@@ -252,14 +219,9 @@ static void add_topology_record(cJSON *root, struct app *app)
     for (uint64_t n = copy->event_count; n > first; n--) {
         const struct topology_event *e = &copy->events[(n - 1) % TOPOLOGY_EVENTS_MAX];
         cJSON *item = cJSON_CreateObject();
-        time_t seconds = (time_t)(e->time_ms / 1000);
-        struct tm tm;
-        char when[40];
-        size_t used;
+        char when[CLOCK_ISO_MAX_BYTES];
 
-        gmtime_r(&seconds, &tm);
-        used = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(when + used, sizeof(when) - used, ".%03dZ", (int)(e->time_ms % 1000));
+        clock_format_iso_ms(e->time_ms, when, sizeof(when));
         cJSON_AddStringToObject(item, "time", when);
         cJSON_AddStringToObject(item, "text", e->text);
         cJSON_AddItemToArray(events, item);
@@ -271,7 +233,7 @@ static void add_topology_record(cJSON *root, struct app *app)
 static void build_topology(struct request *req, enum store_status status, const char *info,
                            size_t len)
 {
-    struct app *app = worker_app(req->worker);
+    struct app *app = api_app(req);
     cJSON *root = cJSON_CreateObject();
 
     cJSON_AddStringToObject(root, "instance", app->cfg->instance_name);
@@ -283,7 +245,7 @@ static void build_topology(struct request *req, enum store_status status, const 
         cJSON_AddStringToObject(root, "replicas_error", "the master did not answer INFO");
     }
     add_topology_record(root, app);
-    respond_json(req, 200, root); /* the topology is most useful exactly when Redis is down */
+    api_respond_json(req, 200, root); /* the topology is most useful exactly when Redis is down */
 }
 
 static void topology_done(void *arg, enum store_status status, const char *info, size_t len)
@@ -291,13 +253,12 @@ static void topology_done(void *arg, enum store_status status, const char *info,
     struct request *req = arg;
 
     build_topology(req, status, info, len);
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_api_topology(struct request *req)
 {
-    if (store_replication_info(worker_store(req->worker), &req->store_call, topology_done, req) !=
-        0) {
+    if (store_replication_info(api_store(req), &req->store_call, topology_done, req) != 0) {
         build_topology(req, STORE_UNAVAILABLE, NULL, 0);
         return HANDLER_DONE;
     }

@@ -76,6 +76,12 @@ static const struct config_option options[] = {
      .default_value = "127.0.0.1:6379",
      .metavar = "HOST:PORT",
      .help = "Redis master address (a name is resolved again after failures)"},
+    {.flag = "redis-username",
+     .env = "REDIS_USERNAME",
+     .type = OPT_NAME,
+     FIELD(redis_username),
+     .metavar = "NAME",
+     .help = "Redis ACL user (AUTH username password; needs --redis-password or its file)"},
     {.flag = "redis-password",
      .env = "REDIS_PASSWORD",
      .type = OPT_SECRET,
@@ -101,6 +107,12 @@ static const struct config_option options[] = {
      .default_value = "mymaster",
      .metavar = "NAME",
      .help = "the master group the Sentinels monitor"},
+    {.flag = "sentinel-username",
+     .env = "REDIS_SENTINEL_USERNAME",
+     .type = OPT_NAME,
+     FIELD(sentinel_username),
+     .metavar = "NAME",
+     .help = "ACL user on the Sentinels (needs --sentinel-password or its file)"},
     {.flag = "sentinel-password",
      .env = "REDIS_SENTINEL_PASSWORD",
      .type = OPT_SECRET,
@@ -637,6 +649,23 @@ static int check_static_dir(struct config *cfg, bool explicit, char error[CONFIG
     return -1;
 }
 
+/* A username without a password: Redis's AUTH needs both. */
+static int check_usernames(const struct config *cfg, char error[CONFIG_ERROR_MAX_BYTES])
+{
+    if (cfg->redis_username[0] != '\0' && cfg->redis_password[0] == '\0') {
+        fail(error, "--redis-username / REDIS_USERNAME needs a password: set --redis-password / "
+                    "REDIS_PASSWORD or --redis-password-file / REDIS_PASSWORD_FILE");
+        return -1;
+    }
+    if (cfg->sentinel_username[0] != '\0' && cfg->sentinel_password[0] == '\0') {
+        fail(error, "--sentinel-username / REDIS_SENTINEL_USERNAME needs a password: set "
+                    "--sentinel-password / REDIS_SENTINEL_PASSWORD or --sentinel-password-file / "
+                    "REDIS_SENTINEL_PASSWORD_FILE");
+        return -1;
+    }
+    return 0;
+}
+
 /* Settings that exclude each other: a secret and its file; --redis and --sentinels. */
 static int check_conflicts(const struct given_value given[OPTION_COUNT],
                            char error[CONFIG_ERROR_MAX_BYTES])
@@ -703,6 +732,7 @@ enum config_result config_load(struct config *cfg, int argc, const char *const *
                 return CONFIG_INVALID;
         }
     }
+    if (check_usernames(cfg, error) != 0) return CONFIG_INVALID;
     if (cfg->static_dir[0] != '\0' && check_static_dir(cfg, static_explicit, error) != 0)
         return CONFIG_INVALID;
     if (cfg->max_connections_per_ip > cfg->max_connections)

@@ -26,10 +26,12 @@ struct config {
     int port;
     char bind[CONFIG_HOST_MAX_BYTES + 1];
     struct host_port redis;
+    char redis_username[CONFIG_NAME_MAX_BYTES + 1];   /* empty: AUTH as Redis's default user */
     char redis_password[CONFIG_SECRET_MAX_BYTES + 1]; /* empty: no AUTH */
     struct host_port sentinels[CONFIG_SENTINELS_MAX]; /* Sentinel mode when count > 0 */
     int sentinel_count;
     char master_name[CONFIG_NAME_MAX_BYTES + 1];
+    char sentinel_username[CONFIG_NAME_MAX_BYTES + 1]; /* empty: the Sentinels' default user */
     char sentinel_password[CONFIG_SECRET_MAX_BYTES + 1];
     int sentinel_timeout_ms;
     int min_replicas_ack; /* WAIT for this many replicas before answering a ping */
@@ -61,7 +63,7 @@ typedef char *(*config_env_fn)(const char *name);
 
 /* Fills `cfg` from defaults, then the environment, then argv (flags win). On CONFIG_INVALID,
  * `error` holds one line naming the flag and the variable. Reads REDIS_PASSWORD_FILE and checks
- * STATIC_DIR on disk. */
+ * STATIC_DIR on disk. A username needs a password (Redis's AUTH takes both). */
 enum config_result config_load(struct config *cfg, int argc, const char *const *argv,
                                config_env_fn env, char error[CONFIG_ERROR_MAX_BYTES]);
 

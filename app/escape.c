@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-size_t html_escape(const char *in, size_t len, char *out, size_t out_size)
+size_t escape_html(const char *in, size_t len, char *out, size_t out_size)
 {
     size_t need = 0;
 
@@ -38,7 +38,7 @@ size_t html_escape(const char *in, size_t len, char *out, size_t out_size)
     return need;
 }
 
-size_t log_escape(const char *in, char *out, size_t out_size)
+size_t escape_log(const char *in, char *out, size_t out_size)
 {
     static const char hex[] = "0123456789abcdef";
     size_t used = 0;
@@ -62,7 +62,7 @@ size_t log_escape(const char *in, char *out, size_t out_size)
     return used;
 }
 
-bool utf8_check(const char *in, size_t len, size_t *code_points)
+bool escape_utf8_check(const char *in, size_t len, size_t *code_points)
 {
     const unsigned char *p = (const unsigned char *)in, *end = p + len;
     size_t count = 0;
@@ -99,7 +99,7 @@ bool utf8_check(const char *in, size_t len, size_t *code_points)
     return true;
 }
 
-size_t json_escape(const char *in, char *out, size_t out_size)
+size_t escape_json(const char *in, char *out, size_t out_size)
 {
     static const char hex[] = "0123456789abcdef";
     size_t used = 0;

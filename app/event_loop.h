@@ -4,6 +4,7 @@
 #ifndef APP_EVENT_LOOP_H
 #define APP_EVENT_LOOP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define LOOP_READ  0x001u /* EPOLLIN */
@@ -18,6 +19,10 @@ struct loop_watch {
     uint32_t events;
     loop_watch_fn on_event;
 };
+
+/* In a callback: the structure of type `type` that embeds the watch as its member `member`. */
+#define LOOP_WATCH_OWNER(watch, type, member)                                                      \
+    ((type *)(void *)((char *)(watch)-offsetof(type, member)))
 
 struct event_loop {
     int epoll_fd;

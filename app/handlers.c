@@ -1,94 +1,68 @@
 /* Handlers of the tutorial endpoints and the probes. Redis-backed ones start a store operation
- * and finish in its callback; store statuses become HTTP answers in respond_store_failure(),
- * the one place for that mapping. Worker thread only. */
+ * and finish in its callback; a failed one is answered by api_store_failure() (api.c). Worker
+ * thread only. */
 #include "handlers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "config.h"
 #include "escape.h"
 #include "store.h"
-#include "worker.h"
+#include "store_counter.h"
 #include "xmalloc.h"
-
-#define TEXT "text/plain; charset=utf-8"
-#define HTML "text/html; charset=utf-8"
-
-static void respond_store_failure(struct request *req, enum store_status status)
-{
-    switch (status) {
-    case STORE_UNAVAILABLE:
-        request_unavailable(req, "Redis did not answer in time");
-        break;
-    case STORE_FAILED:
-    default:
-        response_set_static(&req->response, 500, TEXT,
-                            "internal error: a Redis command failed (see the server log)\n");
-        break;
-    }
-}
-
-/* The operation could not even be queued: Redis is not connected. */
-static enum handler_result unavailable_now(struct request *req)
-{
-    request_unavailable(req, "Redis is not connected");
-    return HANDLER_DONE;
-}
 
 static void ping_done(void *arg, enum store_status status, long long value)
 {
     struct request *req = arg;
 
     if (status == STORE_OK)
-        response_set_number(&req->response, 200, TEXT, value);
+        response_set_number(&req->response, 200, CONTENT_TYPE_TEXT, value);
     else
-        respond_store_failure(req, status);
-    request_complete(req);
+        api_store_failure(req, status);
+    http_request_complete(req);
 }
 
 enum handler_result handle_ping(struct request *req)
 {
-    if (store_incr_counter(worker_store(req->worker), &req->store_call, ping_done, req) != 0)
-        return unavailable_now(req);
-    return HANDLER_PENDING;
+    return api_queued(req, store_incr_counter(api_store(req), &req->store_call, ping_done, req));
 }
 
 static void query_done(void *arg, enum store_status status, const char *value, size_t len)
 {
     struct request *req = arg;
-    const char *instance = worker_config(req->worker)->instance_name;
+    const char *instance = api_config(req)->instance_name;
 
     if (status == STORE_OK)
-        response_printf(&req->response, 200, TEXT, "hello world from %s, with value: %.*s\n",
-                        instance, (int)len, value);
+        response_printf(&req->response, 200, CONTENT_TYPE_TEXT,
+                        "hello world from %s, with value: %.*s\n", instance, (int)len, value);
     else if (status == STORE_NOT_FOUND)
-        response_printf(&req->response, 200, TEXT,
+        response_printf(&req->response, 200, CONTENT_TYPE_TEXT,
                         "hello world from %s, with value: (none: key redis_app is not set)\n",
                         instance);
     else
-        respond_store_failure(req, status);
-    request_complete(req);
+        api_store_failure(req, status);
+    http_request_complete(req);
 }
 
 enum handler_result handle_query(struct request *req)
 {
-    if (store_get_query_value(worker_store(req->worker), &req->store_call, query_done, req) != 0)
-        return unavailable_now(req);
-    return HANDLER_PENDING;
+    return api_queued(req,
+                      store_get_query_value(api_store(req), &req->store_call, query_done, req));
 }
 
 /* Appends `text` HTML-escaped to the buffer at *out, growing it as needed. */
 static void append_escaped(char **out, size_t *used, size_t *cap, const char *text, size_t len)
 {
-    size_t need = html_escape(text, len, NULL, 0);
+    size_t need = escape_html(text, len, NULL, 0);
 
     if (*used + need + 1 > *cap) {
         *cap = (*used + need + 1) * 2;
         *out = xrealloc(*out, *cap);
     }
-    html_escape(text, len, *out + *used, *cap - *used);
+    escape_html(text, len, *out + *used, *cap - *used);
     *used += need;
 }
 
@@ -150,32 +124,27 @@ static void helloworld_done(void *arg, struct store_hello_result *result)
     char *page;
 
     if (result->status != STORE_OK) {
-        respond_store_failure(req,
-                              result->status == STORE_NOT_FOUND ? STORE_FAILED : result->status);
-        request_complete(req);
+        api_store_failure(req, result->status == STORE_NOT_FOUND ? STORE_FAILED : result->status);
+        http_request_complete(req);
         return;
     }
-    page = helloworld_render(worker_config(req->worker)->instance_name, result->greeting,
-                             result->info, &len);
-    response_set_heap(&req->response, 200, HTML, page, len);
-    request_complete(req);
+    page = helloworld_render(api_config(req)->instance_name, result->greeting, result->info, &len);
+    response_set_heap(&req->response, 200, CONTENT_TYPE_HTML, page, len);
+    http_request_complete(req);
 }
 
 enum handler_result handle_helloworld(struct request *req)
 {
     char greeting[STORE_GREETING_MAX_BYTES];
 
-    snprintf(greeting, sizeof(greeting), "HelloWorld-%s",
-             worker_config(req->worker)->instance_name);
-    if (store_hello_world(worker_store(req->worker), &req->store_call, greeting, &req->hello,
-                          helloworld_done, req) != 0)
-        return unavailable_now(req);
-    return HANDLER_PENDING;
+    snprintf(greeting, sizeof(greeting), "HelloWorld-%s", api_config(req)->instance_name);
+    return api_queued(req, store_hello_world(api_store(req), &req->store_call, greeting,
+                                             &req->hello, helloworld_done, req));
 }
 
 enum handler_result handle_healthz(struct request *req)
 {
-    response_set_static(&req->response, 200, TEXT, "ok\n");
+    response_set_static(&req->response, 200, CONTENT_TYPE_TEXT, "ok\n");
     return HANDLER_DONE;
 }
 
@@ -183,22 +152,20 @@ static void readyz_done(void *arg, enum store_status status)
 {
     struct request *req = arg;
 
-    if (worker_is_draining(req->worker))
+    if (api_is_draining(req))
         request_unavailable(req, "shutting down");
     else if (status == STORE_OK)
-        response_set_static(&req->response, 200, TEXT, "ready\n");
+        response_set_static(&req->response, 200, CONTENT_TYPE_TEXT, "ready\n");
     else
         request_unavailable(req, "Redis did not answer PING in time");
-    request_complete(req);
+    http_request_complete(req);
 }
 
 enum handler_result handle_readyz(struct request *req)
 {
-    if (worker_is_draining(req->worker)) {
+    if (api_is_draining(req)) {
         request_unavailable(req, "shutting down");
         return HANDLER_DONE;
     }
-    if (store_ping(worker_store(req->worker), &req->store_call, readyz_done, req) != 0)
-        return unavailable_now(req);
-    return HANDLER_PENDING;
+    return api_queued(req, store_ping(api_store(req), &req->store_call, readyz_done, req));
 }

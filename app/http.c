@@ -1,46 +1,61 @@
-/* libmicrohttpd glue for one worker: request state from the URI callback, the access handler's
- * phases (headers -> body -> dispatch -> waiting -> respond), responses built from
- * struct response, connection accounting and the access log at completion. Answers are queued
- * only from the second handler call on, because queueing in the first call makes 0.9.75 close
- * keep-alive connections. Worker thread only (MHD runs in external-epoll mode).
+/* libmicrohttpd glue for one worker: request state from the URI callback (a pool of struct
+ * request), the access handler's phases (headers -> route -> body -> dispatch -> waiting ->
+ * respond), responses built from struct response, connection accounting, and the access-log line
+ * and metrics at completion. Answers are queued only from the second handler call on, because
+ * queueing in the first call makes 0.9.75 close keep-alive connections. Worker thread only (MHD
+ * runs in external-epoll mode).
  *
  * A request waiting for Redis is not suspended: the handler returns without a response, MHD
  * keeps the connection in its ready list and asks again on every MHD_run until the answer is
  * there. Suspend/resume costs two epoll_ctl calls and a wasted recv per request (measured: 11-20%
  * fewer pings per second); asking again costs a function call per waiting request and pass.
  * Because MHD then still watches the socket, it may close the connection while the Redis
- * command is in flight: such a request is orphaned, and freed when its command completes. */
+ * command is in flight: such a request is orphaned, and freed when its command completes.
+ *
+ * Framing: before any handler runs, every request's head is checked once against the rules of
+ * RFC 9112 that libmicrohttpd 0.9.75 does not enforce (http_framing.c, check_framing() here). A
+ * refused request is answered in the first handler call, which makes libmicrohttpd read nothing
+ * more from the connection and close it after the answer. */
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <microhttpd.h>
 
+#include "access_log.h"
+#include "app.h"
 #include "clock.h"
+#include "http_framing.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
-#include "routes.h"
-#include "worker.h"
 #include "xmalloc.h"
 
 #define HTTP_MAX_BODY_BYTES          (64 * 1024)
 #define HTTP_CONNECTION_MEMORY_BYTES (8 * 1024) /* bounds the request line and headers */
-#define TEXT                         "text/plain; charset=utf-8"
 /* While requests wait for Redis, MHD reports work to do at once (they sit in its ready list):
  * look at the other connections at this pace instead of spinning. */
 #define HTTP_WAITING_POLL_MS 1
 /* MHD writes a response queued by a waiting request only on its next pass: passes per run. */
 #define HTTP_MAX_PASSES 8
+/* MHD_OPTION_STRICT_FOR_CLIENT. In 0.9.75, level 1 (and any higher level, which acts the same)
+ * only adds two checks, and does both badly: a request line with a space inside the target is
+ * closed without an answer, and the 400 for a missing Host is written with its status line and
+ * headers twice (its error path for Host and Content-Length builds the head twice). Level -1 adds
+ * the check for whitespace before a field's colon (an inverted test in 0.9.75). check_framing()
+ * does all three, with well-formed answers, so MHD is left at 0. */
+#define HTTP_MHD_STRICTNESS 0
 
 /* Values of request.http_phase. */
 enum http_phase {
     PHASE_NEW,       /* no handler call yet */
     PHASE_HEADERS,   /* first handler call done: route or error answer decided */
-    PHASE_WAITING,   /* a store operation is in flight: until request_complete() */
+    PHASE_WAITING,   /* a store operation is in flight: until http_request_complete() */
     PHASE_RESPONDED, /* the answer is ready or queued */
 };
 
@@ -61,11 +76,14 @@ struct cached_response {
 
 struct http_server {
     struct MHD_Daemon *daemon;
-    struct worker *worker;
-    struct app *app;
+    struct http_server_settings settings;
     bool accepting;
-    unsigned waiting;        /* requests in PHASE_WAITING on open connections */
-    unsigned queued_in_pass; /* responses queued during the current MHD_run */
+    unsigned waiting;              /* requests in PHASE_WAITING on open connections */
+    unsigned queued_in_pass;       /* responses queued during the current MHD_run */
+    bool has_answers;              /* a waiting request got its answer since the last run */
+    struct request *free_requests; /* the pool: requests of ended exchanges, for reuse */
+    size_t in_flight;              /* requests taken from the pool and not yet back */
+    int64_t last_traffic_ms;       /* while draining: when the last non-probe request ended */
     struct cached_response cache[CACHED_RESPONSES_MAX];
     int cached;
 };
@@ -78,36 +96,100 @@ static enum request_method parse_method(const char *method)
     return METHOD_OTHER;
 }
 
+/* SIGTERM seen: every answer closes its connection, and the last traffic is noted. */
+static bool is_draining(const struct http_server *server)
+{
+    return atomic_load_explicit(&server->settings.app->draining, memory_order_relaxed);
+}
+
+/* A request from the pool, reset for a new exchange. */
+static struct request *acquire_request(struct http_server *server)
+{
+    struct request *req = server->free_requests;
+
+    if (req != NULL)
+        server->free_requests = req->next_free;
+    else
+        req = xmalloc(sizeof(*req));
+    request_init(req, server, server->settings.handler_context);
+    server->in_flight++;
+    return req;
+}
+
+/* Ends the request's exchange: what it owns is freed and it goes back to the pool. */
+static void release_request(struct http_server *server, struct request *req)
+{
+    request_cleanup(req);
+    if (!req->is_probe && is_draining(server)) server->last_traffic_ms = clock_now_ms();
+    req->next_free = server->free_requests;
+    server->free_requests = req;
+    server->in_flight--;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection)
 {
     struct http_server *server = cls;
-    struct request *req = worker_request_acquire(server->worker);
+    struct request *req = acquire_request(server);
 
     req->connection = connection;
     req->start_ns = clock_now_ns();
+    /* 0.9.75 calls this with the target as sent, cut out of the request line; it decodes the
+     * query and path in place afterwards, so the characters are checked here */
+    req->wire_target = uri;
+    req->wire_target_len = strlen(uri);
+    req->wire_target_ok = http_framing_target_ok(uri, req->wire_target_len);
     request_set_target(req, uri);
     return req;
 }
 
-const char *request_header(struct request *req, const char *name)
+const char *http_request_header(struct request *req, const char *name)
 {
     if (req->connection == NULL) return NULL; /* orphaned */
     return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
 }
 
-void request_complete(struct request *req)
+void http_request_complete(struct request *req)
 {
-    struct http_server *server = worker_http(req->worker);
+    struct http_server *server = req->server;
 
     if (req->connection == NULL) {
         /* orphaned: MHD closed the connection meanwhile and logged it; nobody waits */
-        request_cleanup(req);
-        worker_request_release(req->worker, req);
+        release_request(server, req);
         return;
     }
     req->http_phase = PHASE_RESPONDED;
     server->waiting--;
-    worker_schedule_http(req->worker);
+    server->has_answers = true;
+}
+
+/* The first route that matches the decoded path, or NULL (404). */
+static const struct route *find_route(const struct http_server *server, const char *path)
+{
+    for (size_t i = 0; i < server->settings.route_count; i++) {
+        const struct route *r = &server->settings.routes[i];
+
+        if (r->is_prefix ? strncmp(path, r->path, strlen(r->path)) == 0
+                         : strcmp(path, r->path) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* The Allow header value for a set of methods, e.g. "GET, HEAD". */
+static const char *allow_header(unsigned methods)
+{
+    switch (methods) {
+    case METHOD_GET:
+        return "GET";
+    case METHOD_GET | METHOD_HEAD:
+        return "GET, HEAD";
+    case METHOD_POST:
+        return "POST";
+    case METHOD_GET | METHOD_HEAD | METHOD_POST:
+        return "GET, HEAD, POST";
+    default:
+        return "GET";
+    }
 }
 
 static bool add_header(struct MHD_Response *r, const char *name, const char *value)
@@ -140,11 +222,11 @@ static struct MHD_Response *build_response(struct http_server *server, struct re
          add_header(r, MHD_HTTP_HEADER_LOCATION, res->location) &&
          add_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie) &&
          /* which instance answered: makes round robin behind a load balancer visible */
-         add_header(r, "X-Instance", server->app->cfg->instance_name) &&
+         add_header(r, "X-Instance", server->settings.app->cfg->instance_name) &&
          add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, res->retry_after_s ? retry_after : NULL);
     /* while draining every answer closes its connection, so a load balancer never reuses one
      * that is about to go away */
-    if (ok && atomic_load_explicit(&server->app->draining, memory_order_relaxed))
+    if (ok && (res->close || is_draining(server)))
         ok = add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (!ok) {
         MHD_destroy_response(r);
@@ -158,13 +240,13 @@ static bool is_constant(const struct response *res)
 {
     return res->file_fd < 0 && res->heap_body == NULL && res->body != res->inline_body &&
            res->etag[0] == '\0' && res->last_modified[0] == '\0' && res->set_cookie[0] == '\0' &&
-           res->retry_after_s == 0;
+           res->retry_after_s == 0 && !res->close;
 }
 
 /* The cached response for a constant answer (built on first use), or NULL. */
 static struct MHD_Response *cached_response(struct http_server *server, struct response *res)
 {
-    bool closing = atomic_load_explicit(&server->app->draining, memory_order_relaxed);
+    bool closing = is_draining(server);
     struct cached_response *c;
     struct MHD_Response *r;
 
@@ -201,24 +283,95 @@ static enum MHD_Result send_response(struct http_server *server, struct request 
     return ret;
 }
 
+/* 0.9.75 splits the head in place: a field's name, a NUL where the ':' was, optional whitespace,
+ * then the value. A folded line (obs-fold) is glued to the end of the previous field's *name*,
+ * which moves to a block after the read buffer (connection.c, process_broken_line): its value then
+ * no longer follows its name. */
+static bool value_follows_name(const char *name, size_t name_len, const char *value)
+{
+    const char *gap = name + name_len + 1;
+    uintptr_t from = (uintptr_t)gap, to = (uintptr_t)value;
+
+    if (to < from || to - from > HTTP_CONNECTION_MEMORY_BYTES) return false;
+    for (; gap < value; gap++) {
+        if (*gap != ' ' && *gap != '\t') return false;
+    }
+    return true;
+}
+
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *name,
+                                size_t name_len, const char *value, size_t value_len)
+{
+    struct http_framing *framing = cls;
+
+    (void)kind;
+    if (!value_follows_name(name, name_len, value)) {
+        framing->error = HTTP_FRAMING_OBS_FOLD;
+        return MHD_NO; /* stops the walk */
+    }
+    return http_framing_add_field(framing, name, name_len, value, value_len) ? MHD_YES : MHD_NO;
+}
+
+/* The request line as 0.9.75 leaves it: it NULs the first space after the method, skips any
+ * further spaces, and cuts the version off at the last space. So method, target and version were
+ * exactly one space apart only if each starts one byte after the previous one's end (a NUL inside
+ * the line shows up the same way). With MHD_OPTION_STRICT_FOR_CLIENT 0 a space inside the target
+ * stays in it and is refused by http_framing_target_ok(). */
+static enum http_framing_error check_request_line(const struct request *req, const char *method,
+                                                  const char *version)
+{
+    size_t method_len = strlen(method);
+
+    if (!http_framing_is_token(method, method_len)) return HTTP_FRAMING_BAD_METHOD;
+    if (method + method_len + 1 != req->wire_target ||
+        req->wire_target + req->wire_target_len + 1 != version)
+        return HTTP_FRAMING_BAD_REQUEST_LINE;
+    if (!req->wire_target_ok) return HTTP_FRAMING_BAD_TARGET;
+    return HTTP_FRAMING_OK;
+}
+
+/* Checks the request line and, in one pass over libmicrohttpd's field list, every field line:
+ * no allocation. On success `framing` says how the body is framed. */
+static enum http_framing_error check_framing(struct request *req, const char *method,
+                                             const char *version, struct http_framing *framing)
+{
+    enum http_framing_error error = check_request_line(req, method, version);
+
+    http_framing_init(framing);
+    if (error != HTTP_FRAMING_OK) return error;
+    MHD_get_connection_values_n(req->connection, MHD_HEADER_KIND, on_field, framing);
+    /* 0.9.75 hands the handler only versions "HTTP/1.0" to "HTTP/1.9" */
+    return http_framing_finish(framing, version[7] != '0');
+}
+
 /* First call: the request line and headers are in. Decides the route or the error answer.
  * Returns true when the answer must go out at once (and close the connection). */
-static bool start_request(struct request *req, const char *method)
+static bool start_request(struct http_server *server, struct request *req, const char *method,
+                          const char *version)
 {
-    const char *length;
-    unsigned long long content_length = 0;
+    struct http_framing framing;
+    enum http_framing_error error;
     size_t limit = HTTP_MAX_BODY_BYTES;
 
     req->http_phase = PHASE_HEADERS;
     req->method = parse_method(method);
     req->method_name = method;
-    if (req->target_status == URLPATH_OK) req->route = routes_find(req->path);
+    error = check_framing(req, method, version, &framing);
+    if (error != HTTP_FRAMING_OK) {
+        /* queued in this first call: libmicrohttpd reads nothing more from the connection and
+         * closes it after the answer, so no byte after this head is ever taken as a request */
+        request_error(req, http_framing_status(error), "%s", http_framing_reason(error));
+        req->response.close = true;
+        log_debug("http: request refused: %s", http_framing_reason(error)); /* access log: which */
+        return true;
+    }
+    if (req->target_status == URLPATH_OK) req->route = find_route(server, req->path);
     if (req->route != NULL && req->route->max_body_bytes > 0 && req->method == METHOD_POST)
         limit = req->route->max_body_bytes;
-    length = request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length != NULL && sscanf(length, "%llu", &content_length) == 1 && content_length > limit) {
+    if (framing.body == HTTP_BODY_LENGTH && framing.content_length > limit) {
         /* answered before the body is read, so the connection closes instead of reading it */
         request_error(req, 413, "request body too large (at most %zu bytes)", limit);
+        req->response.close = true;
         return true;
     }
     if (req->target_status == URLPATH_TOO_LONG) {
@@ -237,8 +390,8 @@ static bool start_request(struct request *req, const char *method)
     req->is_probe = req->route->is_probe;
     if ((req->route->methods & req->method) == 0) {
         request_error(req, 405, "method %.16s not allowed; allowed: %s", method,
-                      routes_allow_header(req->route->methods));
-        req->response.allow = routes_allow_header(req->route->methods);
+                      allow_header(req->route->methods));
+        req->response.allow = allow_header(req->route->methods);
     }
     return false;
 }
@@ -270,11 +423,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     struct request *req = *con_cls;
 
     (void)url; /* MHD's unescaped URL hides %00 and %2f: the raw target is used instead */
-    (void)version;
     (void)connection;
     if (req == NULL) return MHD_NO;
     if (req->http_phase == PHASE_NEW)
-        return start_request(req, method) ? send_response(server, req) : MHD_YES;
+        return start_request(server, req, method, version) ? send_response(server, req) : MHD_YES;
     if (*upload_data_size != 0) {
         bool within_limit = take_body(req, upload_data, *upload_data_size);
 
@@ -331,6 +483,27 @@ static void client_address(struct MHD_Connection *connection, char *out, size_t 
                   (socklen_t)out_size);
 }
 
+/* The exchange's access-log line (buffered: the worker writes it once per loop pass) and its
+ * count and duration in the metrics. */
+static void record_exchange(struct http_server *server, const struct request *req,
+                            const char *client, unsigned status, const char *outcome)
+{
+    const struct http_server_settings *s = &server->settings;
+    struct access_entry entry = {
+        .client = client,
+        .method = req->method_name,
+        .target = req->target,
+        .status = status,
+        .bytes = req->response.file_size != 0 ? req->response.file_size : req->response.body_len,
+        .duration_ns = clock_now_ns() - req->start_ns,
+        .outcome = outcome,
+    };
+    size_t route_index = req->route != NULL ? (size_t)(req->route - s->routes) : s->route_count;
+
+    access_log_append(s->access_log, &entry);
+    metrics_record_request(s->metrics, route_index, status, entry.duration_ns);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -341,17 +514,16 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     if (req == NULL) return;
     *con_cls = NULL;
     client_address(connection, client, sizeof(client));
-    worker_log_access(server->worker, req, client,
-                      req->http_phase == PHASE_RESPONDED ? req->response.status : 0,
-                      termination_reason(toe));
+    record_exchange(server, req, client,
+                    req->http_phase == PHASE_RESPONDED ? req->response.status : 0,
+                    termination_reason(toe));
     if (req->http_phase == PHASE_WAITING) {
-        /* its Redis command still refers to it: request_complete() frees it */
+        /* its Redis command still refers to it: http_request_complete() frees it */
         req->connection = NULL;
         server->waiting--;
         return;
     }
-    request_cleanup(req);
-    worker_request_release(server->worker, req);
+    release_request(server, req);
 }
 
 static const struct sockaddr *connection_address(struct MHD_Connection *connection)
@@ -371,11 +543,11 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
     (void)socket_context;
     if (addr == NULL) return;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        ip_limit_opened(server->app->ip_limit, addr);
-        metrics_connection_opened(worker_metrics(server->worker));
+        ip_limit_opened(server->settings.app->ip_limit, addr);
+        metrics_connection_opened(server->settings.metrics);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        ip_limit_closed(server->app->ip_limit, addr);
-        metrics_connection_closed(worker_metrics(server->worker));
+        ip_limit_closed(server->settings.app->ip_limit, addr);
+        metrics_connection_closed(server->settings.metrics);
     }
 }
 
@@ -385,7 +557,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     static struct log_dedupe refused_log = LOG_DEDUPE_INIT;
 
     (void)addrlen;
-    if (ip_limit_allows(server->app->ip_limit, addr)) return MHD_YES;
+    if (ip_limit_allows(server->settings.app->ip_limit, addr)) return MHD_YES;
     log_dedupe_report(&refused_log, LOG_WARN,
                       "http: refusing connections from a client at its limit "
                       "(--max-connections-per-ip / MAX_CONNECTIONS_PER_IP)");
@@ -406,22 +578,21 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("http: %s", message);
 }
 
-struct http_server *http_server_start(struct worker *w, struct app *app, int listen_fd,
-                                      int connection_limit)
+struct http_server *http_server_start(const struct http_server_settings *settings)
 {
     struct http_server *server = xcalloc(1, sizeof(*server));
-    const struct config *cfg = app->cfg;
+    const struct config *cfg = settings->app->cfg;
 
-    server->worker = w;
-    server->app = app;
+    server->settings = *settings;
     server->daemon = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, on_accept, server, on_request, server,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, server, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONNECTION_MEMORY_BYTES, MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, server, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, server, MHD_OPTION_LISTEN_SOCKET,
+        settings->listen_fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)settings->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY_BYTES,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, server, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        server, MHD_OPTION_NOTIFY_CONNECTION, on_connection, server, MHD_OPTION_STRICT_FOR_CLIENT,
+        HTTP_MHD_STRICTNESS, MHD_OPTION_END);
     if (server->daemon == NULL) {
         log_error("http: cannot start libmicrohttpd on the listening socket");
         free(server);
@@ -441,12 +612,18 @@ int http_server_fd(const struct http_server *server)
 
 void http_server_run(struct http_server *server)
 {
+    server->has_answers = false;
     /* a response queued by a waiting request is written on the next pass */
     for (int pass = 0; pass < HTTP_MAX_PASSES; pass++) {
         server->queued_in_pass = 0;
         MHD_run(server->daemon);
         if (server->queued_in_pass == 0) break;
     }
+}
+
+bool http_server_has_answers(const struct http_server *server)
+{
+    return server->has_answers;
 }
 
 int64_t http_server_timeout_ms(struct http_server *server)
@@ -456,6 +633,22 @@ int64_t http_server_timeout_ms(struct http_server *server)
     if (MHD_get_timeout(server->daemon, &timeout) != MHD_YES) return -1;
     if (timeout == 0 && server->waiting > 0) return HTTP_WAITING_POLL_MS;
     return timeout > INT32_MAX ? INT32_MAX : (int64_t)timeout;
+}
+
+size_t http_server_in_flight(const struct http_server *server)
+{
+    return server->in_flight;
+}
+
+int64_t http_server_last_traffic_ms(const struct http_server *server)
+{
+    return server->last_traffic_ms;
+}
+
+const struct route *http_server_routes(const struct http_server *server, size_t *count)
+{
+    *count = server->settings.route_count;
+    return server->settings.routes;
 }
 
 void http_server_stop_accepting(struct http_server *server)
@@ -470,9 +663,15 @@ void http_server_free(struct http_server *server)
 {
     if (server == NULL) return;
     http_server_stop_accepting(server);
-    MHD_stop_daemon(server->daemon);
+    MHD_stop_daemon(server->daemon); /* ends every exchange: their requests return to the pool */
     for (int i = 0; i < server->cached; i++)
         MHD_destroy_response(server->cache[i].response);
+    while (server->free_requests != NULL) {
+        struct request *next = server->free_requests->next_free;
+
+        free(server->free_requests);
+        server->free_requests = next;
+    }
     free(server);
 }
 

@@ -5,8 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 static enum log_level current_level = LOG_INFO;
 
@@ -33,18 +34,6 @@ int log_level_parse(const char *name, enum log_level *out)
     return -1;
 }
 
-void log_format_time(char *out, unsigned long out_size)
-{
-    struct timespec now;
-    struct tm tm;
-    size_t n;
-
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    n = strftime(out, out_size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, out_size - n, ".%03ldZ", now.tv_nsec / 1000000);
-}
-
 void log_message(enum log_level level, const char *fmt, ...)
 {
     char line[2048];
@@ -53,8 +42,7 @@ void log_message(enum log_level level, const char *fmt, ...)
     va_list ap;
 
     if (!log_enabled(level)) return;
-    log_format_time(line, sizeof(line));
-    used = strlen(line);
+    used = clock_format_iso_ms(clock_wall_ms(), line, sizeof(line));
     n = snprintf(line + used, sizeof(line) - used, " %s ", level_names[level]);
     used += (size_t)n;
     va_start(ap, fmt);
@@ -69,11 +57,17 @@ void log_message(enum log_level level, const char *fmt, ...)
 
 bool log_dedupe_report(struct log_dedupe *slot, enum log_level level, const char *message)
 {
-    bool fresh;
+    bool fresh = true;
+    unsigned long kept;
 
     pthread_mutex_lock(&slot->lock);
-    fresh = strncmp(slot->last, message, sizeof(slot->last) - 1) != 0;
-    if (fresh) snprintf(slot->last, sizeof(slot->last), "%s", message);
+    kept = slot->count < LOG_DEDUPE_KEPT ? slot->count : LOG_DEDUPE_KEPT;
+    for (unsigned long i = 0; i < kept && fresh; i++)
+        fresh = strncmp(slot->kept[i], message, sizeof(slot->kept[i]) - 1) != 0;
+    if (fresh) {
+        snprintf(slot->kept[slot->count % LOG_DEDUPE_KEPT], sizeof(slot->kept[0]), "%s", message);
+        slot->count++;
+    }
     pthread_mutex_unlock(&slot->lock);
     if (fresh) log_message(level, "%s", message);
     return fresh;
@@ -84,9 +78,9 @@ bool log_dedupe_clear(struct log_dedupe *slot, char *ended, unsigned long ended_
     bool had;
 
     pthread_mutex_lock(&slot->lock);
-    had = slot->last[0] != '\0';
-    if (had) snprintf(ended, ended_size, "%s", slot->last);
-    slot->last[0] = '\0';
+    had = slot->count > 0;
+    if (had) snprintf(ended, ended_size, "%s", slot->kept[(slot->count - 1) % LOG_DEDUPE_KEPT]);
+    slot->count = 0;
     pthread_mutex_unlock(&slot->lock);
     return had;
 }

@@ -18,29 +18,36 @@ bool log_enabled(enum log_level level);
 /* Parses "error", "warn", "info" or "debug". Returns 0, or -1 for anything else. */
 int log_level_parse(const char *name, enum log_level *out);
 
-/* Formats the current UTC time as 2026-01-02T03:04:05.678Z into `out` (at least 25 bytes). */
-void log_format_time(char *out, unsigned long out_size);
-
 void log_message(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Remembers the last message of one recurring condition (an outage, a failing command), so
- * that a condition seen by every worker, many times a second, is logged once. */
+#define LOG_DEDUPE_KEPT 4
+
+/* Remembers the messages of one recurring condition (an outage, a failing command) until it
+ * ends, so that a condition seen by every worker, many times a second, is logged once per
+ * message, whatever order the workers see its messages in: one worker may see both causes of
+ * an outage ("Server closed the connection", then "Connection refused") before another sees
+ * the first. The LOG_DEDUPE_KEPT latest distinct messages are kept. Zeroed memory is a valid,
+ * empty slot once its lock is initialised. */
 struct log_dedupe {
     pthread_mutex_t lock;
-    char last[256];
+    unsigned long count;             /* messages logged since the last clear */
+    char kept[LOG_DEDUPE_KEPT][256]; /* the n-th of them in kept[n % LOG_DEDUPE_KEPT] */
 };
 
 #define LOG_DEDUPE_INIT                                                                            \
     {                                                                                              \
-        PTHREAD_MUTEX_INITIALIZER, ""                                                              \
+        PTHREAD_MUTEX_INITIALIZER, 0,                                                              \
+        {                                                                                          \
+            ""                                                                                     \
+        }                                                                                          \
     }
 
-/* Logs `message` at `level` unless it is the condition already logged through `slot`.
- * Returns true when it was logged. Thread-safe. */
+/* Logs `message` at `level` unless it was already logged through `slot` since the last clear
+ * (among the LOG_DEDUPE_KEPT latest). Returns true when it was logged. Thread-safe. */
 bool log_dedupe_report(struct log_dedupe *slot, enum log_level level, const char *message);
 
-/* Ends the condition: returns true, with its message copied to `ended`, when one was logged
- * since the last clear. Thread-safe. */
+/* Ends the condition: returns true, with its latest message copied to `ended`, when one was
+ * logged since the last clear. Thread-safe. */
 bool log_dedupe_clear(struct log_dedupe *slot, char *ended, unsigned long ended_size);
 
 #define log_error(...) log_message(LOG_ERROR, __VA_ARGS__)

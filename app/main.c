@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <hiredis/hiredis.h>
 
 #include "app.h"
 #include "clock.h"
@@ -19,6 +18,7 @@
 #include "listener.h"
 #include "log.h"
 #include "redis_locator.h"
+#include "store.h"
 #include "version.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -30,8 +30,8 @@
 
 static void print_version(void)
 {
-    printf("redisapp %s (libmicrohttpd %s, hiredis %d.%d.%d, cJSON %s)\n", REDISAPP_VERSION,
-           http_library_version(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, cJSON_Version());
+    printf("redisapp %s (libmicrohttpd %s, hiredis %s, cJSON %s)\n", REDISAPP_VERSION,
+           http_library_version(), store_library_version(), cJSON_Version());
 }
 
 static void begin_drain(struct app *app, struct worker **workers, int count, int64_t timeout_ms)
@@ -159,10 +159,8 @@ int main(int argc, char **argv)
     if (listen_fd < 0) return 1;
     app.cfg = &cfg;
     topology_init(&app.topology);
-    if (redis_target_init(&app.target) != 0 || redis_target_init(&app.replica_target) != 0) {
-        log_error("cannot create an eventfd: %s", strerror(errno));
-        return 1;
-    }
+    redis_target_init(&app.target);
+    redis_target_init(&app.replica_target);
     app.ip_limit = ip_limit_new(cfg.max_connections_per_ip);
     locator = redis_locator_start(&app);
     workers = xcalloc((size_t)cfg.threads, sizeof(*workers));

@@ -1,20 +1,25 @@
 /* The locator thread: the only place that resolves names and asks Sentinel. It sleeps in poll()
- * on the workers' failure reports (and, in Sentinel mode, on the +switch-master subscription)
- * and publishes addresses in the app's redis_target. Direct mode resolves --redis again after
- * failures (at most once a second) and publishes only when the address really changed. */
+ * on its wake-up (the workers' failure reports on either target, and the stop request) and, in
+ * Sentinel mode, on the Sentinel event subscription, and publishes addresses in the app's
+ * redis_targets. Direct mode resolves --redis again after failures (at most once a second) and
+ * publishes only when the address really changed. */
 #include "redis_locator.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "app.h"
 #include "clock.h"
 #include "log.h"
 #include "resolve.h"
 #include "sentinel.h"
+#include "wakeup.h"
 #include "xmalloc.h"
 
 #define RESOLVE_MIN_INTERVAL_MS 1000
@@ -23,6 +28,8 @@
 struct redis_locator {
     struct app *app;
     pthread_t thread;
+    int wake_fd; /* failure reports from both targets' connections, and the stop */
+    atomic_bool stopping;
     struct sentinel_client *sentinel; /* NULL in direct mode */
     struct log_dedupe resolve_log;
     int64_t last_resolve_ms;
@@ -66,10 +73,9 @@ static int64_t direct_next_ms(const struct redis_locator *locator)
 static void *locator_main(void *arg)
 {
     struct redis_locator *locator = arg;
-    struct redis_target *target = &locator->app->target;
 
-    while (!redis_target_is_shut_down(target)) {
-        struct pollfd fds[2] = {{.fd = redis_target_locator_fd(target), .events = POLLIN},
+    while (!atomic_load(&locator->stopping)) {
+        struct pollfd fds[2] = {{.fd = locator->wake_fd, .events = POLLIN},
                                 {.fd = -1, .events = POLLIN}};
         int64_t now = clock_now_ms();
         int64_t next = locator->sentinel != NULL ? sentinel_client_next_check_ms(locator->sentinel)
@@ -83,8 +89,8 @@ static void *locator_main(void *arg)
             break;
         }
         failure = (fds[0].revents & POLLIN) != 0;
-        if (failure) redis_target_clear_wakeup(target);
-        if (redis_target_is_shut_down(target)) break;
+        if (failure) wakeup_drain(locator->wake_fd);
+        if (atomic_load(&locator->stopping)) break;
         now = clock_now_ms();
         if (locator->sentinel != NULL) {
             sentinel_client_step(locator->sentinel, failure, fds[1].revents != 0, now);
@@ -102,6 +108,15 @@ struct redis_locator *redis_locator_start(struct app *app)
     int err;
 
     locator->app = app;
+    locator->wake_fd = wakeup_open();
+    if (locator->wake_fd < 0) {
+        log_error("redis: locator: eventfd: %s", strerror(errno));
+        free(locator);
+        return NULL;
+    }
+    /* failures on the master's and on the read replica's connections alike */
+    redis_target_report_failures_to(&app->target, locator->wake_fd);
+    redis_target_report_failures_to(&app->replica_target, locator->wake_fd);
     pthread_mutex_init(&locator->resolve_log.lock, NULL);
     /* find the address once before any worker exists, so that every worker connects at once */
     if (app->cfg->sentinel_count > 0) {
@@ -115,6 +130,10 @@ struct redis_locator *redis_locator_start(struct app *app)
     if (err != 0) {
         log_error("redis: cannot start the locator thread: %s", strerror(err));
         sentinel_client_free(locator->sentinel);
+        pthread_mutex_destroy(&locator->resolve_log.lock);
+        redis_target_report_failures_to(&app->target, -1);
+        redis_target_report_failures_to(&app->replica_target, -1);
+        close(locator->wake_fd);
         free(locator);
         return NULL;
     }
@@ -124,9 +143,11 @@ struct redis_locator *redis_locator_start(struct app *app)
 void redis_locator_stop(struct redis_locator *locator)
 {
     if (locator == NULL) return;
-    redis_target_shut_down(&locator->app->target);
+    atomic_store(&locator->stopping, true);
+    wakeup_signal(locator->wake_fd);
     pthread_join(locator->thread, NULL);
     sentinel_client_free(locator->sentinel);
     pthread_mutex_destroy(&locator->resolve_log.lock);
+    close(locator->wake_fd);
     free(locator);
 }

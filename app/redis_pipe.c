@@ -151,6 +151,7 @@ static void pipe_fail(struct redis_pipe *pipe, const char *cause)
              cause);
     close_connection(pipe);
     metrics_add(&pipe->stats.connection_errors, 1);
+    atomic_store_explicit(&pipe->stats.last_failure_ms, clock_now_ms(), memory_order_relaxed);
     jitter = pipe->backoff_ms / 5 > 0 ? rand() % (pipe->backoff_ms / 5 + 1) : 0;
     schedule_reconnect(pipe, pipe->backoff_ms + jitter);
     pipe->backoff_ms =
@@ -216,13 +217,14 @@ static void queue_internal(struct redis_pipe *pipe, const char *resp, size_t len
 static void start_handshake(struct redis_pipe *pipe)
 {
     static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    const char *argv[3];
+    size_t argv_len[3];
+    int argc = redis_auth_argv(&pipe->settings.auth, argv, argv_len);
 
     pipe->state = PIPE_HANDSHAKE;
-    if (pipe->settings.password != NULL && pipe->settings.password[0] != '\0') {
-        const char *argv[2] = {"AUTH", pipe->settings.password};
-        size_t argv_len[2] = {4, strlen(pipe->settings.password)};
+    if (argc > 0) { /* AUTH password, or AUTH username password for an ACL user */
         char *cmd = NULL;
-        int len = redisFormatCommandArgv(&cmd, 2, argv, argv_len);
+        int len = redisFormatCommandArgv(&cmd, argc, argv, argv_len);
 
         if (len < 0) {
             pipe_fail(pipe, "cannot format AUTH");
@@ -236,32 +238,31 @@ static void start_handshake(struct redis_pipe *pipe)
 }
 
 /* Turns Redis's answer to AUTH or PING into a cause a person can act on. */
-static const char *explain_handshake_error(const char *error)
+static void explain_handshake_error(const struct redis_pipe *pipe, const char *error, char *cause,
+                                    size_t cause_size)
 {
-    if (strncmp(error, "NOAUTH", 6) == 0)
-        return "Redis requires a password: set --redis-password / REDIS_PASSWORD";
-    if (strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL ||
-        strstr(error, "invalid username-password") != NULL)
-        return "Redis refused the password (WRONGPASS): check --redis-password / REDIS_PASSWORD";
-    if (strstr(error, "without any password configured") != NULL)
-        return "a password is set but Redis has none: unset --redis-password / REDIS_PASSWORD";
-    if (strncmp(error, "LOADING", 7) == 0) return "Redis is loading its dataset";
-    return NULL;
+    char why[200];
+
+    if (redis_auth_explain(error, &pipe->settings.auth, why, sizeof(why)))
+        snprintf(cause, cause_size, "Redis %s", why);
+    else if (strncmp(error, "NOPERM", 6) == 0)
+        snprintf(cause, cause_size,
+                 "the Redis user may not run PING (NOPERM): its ACL must allow "
+                 "every command the app sends");
+    else if (strncmp(error, "LOADING", 7) == 0)
+        snprintf(cause, cause_size, "Redis is loading its dataset");
+    else
+        snprintf(cause, cause_size, "handshake refused: %s", error);
 }
 
 static void handshake_reply(void *arg, struct redisReply *reply)
 {
     struct redis_pipe *pipe = arg;
     char cause[256];
-    const char *explained;
 
     if (reply == NULL) return; /* the pipe failed; it has logged why */
     if (reply->type == REDIS_REPLY_ERROR) {
-        explained = explain_handshake_error(reply->str);
-        if (explained != NULL)
-            snprintf(cause, sizeof(cause), "%s", explained);
-        else
-            snprintf(cause, sizeof(cause), "handshake refused: %s", reply->str);
+        explain_handshake_error(pipe, reply->str, cause, sizeof(cause));
         pipe_fail(pipe, cause);
         return;
     }
@@ -343,6 +344,7 @@ static void read_replies(struct redis_pipe *pipe)
         pipe_fail(pipe, ctx->errstr);
         return;
     }
+    atomic_store_explicit(&pipe->stats.last_answer_ms, clock_now_ms(), memory_order_relaxed);
     for (;;) {
         struct pending_command cmd;
 
@@ -366,8 +368,7 @@ static void read_replies(struct redis_pipe *pipe)
 
 static void on_socket_event(struct loop_watch *watch, uint32_t events)
 {
-    struct redis_pipe *pipe =
-        (struct redis_pipe *)((char *)watch - offsetof(struct redis_pipe, watch));
+    struct redis_pipe *pipe = LOOP_WATCH_OWNER(watch, struct redis_pipe, watch);
 
     if (pipe->ctx == NULL) return; /* stale event for a closed connection */
     if (pipe->state == PIPE_CONNECTING) {
@@ -408,6 +409,11 @@ void redis_pipe_free(struct redis_pipe *pipe)
 bool redis_pipe_is_ready(struct redis_pipe *pipe)
 {
     return pipe->state == PIPE_READY && pipe->generation == redis_target_generation(pipe->target);
+}
+
+uint64_t redis_pipe_generation(const struct redis_pipe *pipe)
+{
+    return pipe->generation;
 }
 
 /* Sending never runs callbacks: a change of generation is acted on in flush, read and timer
@@ -518,9 +524,4 @@ void redis_pipe_check_timers(struct redis_pipe *pipe, int64_t now_ms)
 const struct redis_pipe_stats *redis_pipe_stats(const struct redis_pipe *pipe)
 {
     return &pipe->stats;
-}
-
-size_t redis_pipe_pending(const struct redis_pipe *pipe)
-{
-    return pipe->ring_count;
 }

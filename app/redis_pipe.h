@@ -3,7 +3,7 @@
  * matched to callbacks in order. Every command has a deadline; a missed deadline, an I/O error
  * or a change of target generation closes the connection, answers every pending callback with
  * NULL and reconnects with backoff. Nothing is ever retried. Only the owning thread may call
- * these functions. Users: store.c and sentinel code; the reply type stays inside them. */
+ * these functions. Users: the store (store*.c); the reply type stays inside the Redis layer. */
 #ifndef APP_REDIS_PIPE_H
 #define APP_REDIS_PIPE_H
 
@@ -14,6 +14,7 @@
 
 #include "event_loop.h"
 #include "metrics.h"
+#include "redis_auth.h"
 #include "redis_target.h"
 
 struct redisReply;
@@ -25,10 +26,10 @@ struct redis_pipe;
 typedef void (*redis_reply_fn)(void *arg, struct redisReply *reply);
 
 struct redis_pipe_settings {
-    int timeout_ms;       /* connect, handshake and every command */
-    const char *password; /* borrowed for the pipe's life; "" or NULL: no AUTH */
-    const char *name;     /* for log lines, e.g. "worker 1" */
-    bool optional;        /* a replica for reads: having none is normal, not an outage */
+    int timeout_ms;                /* connect, handshake and every command */
+    struct redis_credentials auth; /* its strings borrowed for the pipe's life */
+    const char *name;              /* for log lines, e.g. "worker 1" */
+    bool optional;                 /* a replica for reads: having none is normal, not an outage */
 };
 
 /* Creates the pipe and starts connecting. Never returns NULL. */
@@ -41,6 +42,9 @@ void redis_pipe_free(struct redis_pipe *pipe);
 /* True when commands are accepted: connected, authenticated and answering, under the current
  * target generation. */
 bool redis_pipe_is_ready(struct redis_pipe *pipe);
+
+/* The target generation the current connection was opened under (0 while none is). */
+uint64_t redis_pipe_generation(const struct redis_pipe *pipe);
 
 /* Queues a command preformatted in RESP (e.g. "*1\r\n$4\r\nPING\r\n"). Returns 0, or -1 when
  * the pipe is not ready (the callback is then never called). Never runs a callback itself, and
@@ -76,8 +80,5 @@ void redis_pipe_check_timers(struct redis_pipe *pipe, int64_t now_ms);
 
 /* The pipe's counters (connects, dropped connections), for /metrics. */
 const struct redis_pipe_stats *redis_pipe_stats(const struct redis_pipe *pipe);
-
-/* Commands sent and not yet answered. */
-size_t redis_pipe_pending(const struct redis_pipe *pipe);
 
 #endif

@@ -1,21 +1,14 @@
 /* Shared Redis address with a generation counter: a mutex for the address text (read only on
- * reconnects and by status pages), atomics for the generation (read on every flush), eventfds
- * for wakeups in both directions. */
+ * reconnects and by status pages), atomics for the generation (read on every flush), eventfd
+ * wake-ups in both directions (wakeup.h). */
 #include "redis_target.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-static void wake(int fd)
-{
-    uint64_t one = 1;
+#include "wakeup.h"
 
-    (void)!write(fd, &one, sizeof(one));
-}
-
-int redis_target_init(struct redis_target *t)
+void redis_target_init(struct redis_target *t)
 {
     memset(t->ip, 0, sizeof(t->ip));
     memset(t->host, 0, sizeof(t->host));
@@ -24,17 +17,19 @@ int redis_target_init(struct redis_target *t)
     t->listener_count = 0;
     atomic_init(&t->generation, 0);
     atomic_init(&t->changes, 0);
-    atomic_init(&t->shut_down, false);
+    atomic_init(&t->acks, 0);
+    t->failure_fd = -1;
     pthread_mutex_init(&t->lock, NULL);
-    t->locator_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    return t->locator_fd < 0 ? -1 : 0;
 }
 
 void redis_target_cleanup(struct redis_target *t)
 {
-    if (t->locator_fd >= 0) close(t->locator_fd);
-    t->locator_fd = -1;
     pthread_mutex_destroy(&t->lock);
+}
+
+void redis_target_report_failures_to(struct redis_target *t, int fd)
+{
+    t->failure_fd = fd;
 }
 
 void redis_target_add_listener(struct redis_target *t, int fd)
@@ -48,7 +43,7 @@ void redis_target_add_listener(struct redis_target *t, int fd)
 static void wake_listeners(struct redis_target *t)
 {
     for (int i = 0; i < t->listener_count; i++)
-        wake(t->listener_fds[i]);
+        wakeup_signal(t->listener_fds[i]);
 }
 
 uint64_t redis_target_publish(struct redis_target *t, const char *host, const char *ip, int port)
@@ -71,6 +66,23 @@ uint64_t redis_target_publish(struct redis_target *t, const char *host, const ch
     }
     pthread_mutex_unlock(&t->lock);
     return gen;
+}
+
+void redis_target_set_acks(struct redis_target *t, uint64_t generation, int acks)
+{
+    uint64_t n = acks < 0                       ? 0
+                 : acks > REDIS_TARGET_ACKS_MAX ? REDIS_TARGET_ACKS_MAX
+                                                : (uint64_t)acks;
+
+    atomic_store_explicit(&t->acks, generation << 16 | n, memory_order_release);
+}
+
+int redis_target_acks(const struct redis_target *t, uint64_t generation)
+{
+    uint64_t packed = atomic_load_explicit(&t->acks, memory_order_acquire);
+
+    if (generation == 0 || packed >> 16 != (generation & (UINT64_MAX >> 16))) return -1;
+    return (int)(packed & REDIS_TARGET_ACKS_MAX);
 }
 
 void redis_target_withdraw(struct redis_target *t)
@@ -122,28 +134,6 @@ uint64_t redis_target_changes(const struct redis_target *t)
 void redis_target_report_failure(struct redis_target *t, uint64_t generation)
 {
     /* a failure under an address already replaced says nothing about the current one */
-    if (generation == 0 || generation == redis_target_generation(t)) wake(t->locator_fd);
-}
-
-int redis_target_locator_fd(const struct redis_target *t)
-{
-    return t->locator_fd;
-}
-
-void redis_target_clear_wakeup(struct redis_target *t)
-{
-    uint64_t count;
-
-    (void)!read(t->locator_fd, &count, sizeof(count));
-}
-
-void redis_target_shut_down(struct redis_target *t)
-{
-    atomic_store(&t->shut_down, true);
-    wake(t->locator_fd);
-}
-
-bool redis_target_is_shut_down(const struct redis_target *t)
-{
-    return atomic_load(&t->shut_down);
+    if (t->failure_fd >= 0 && (generation == 0 || generation == redis_target_generation(t)))
+        wakeup_signal(t->failure_fd);
 }

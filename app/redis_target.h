@@ -2,8 +2,8 @@
  * locator thread with a generation number. Workers read the address when they (re)connect and
  * compare generations on the hot path; a new generation means every connection opened under an
  * older one must be dropped, so replies of two masters never mix. Publishing wakes the workers
- * (their eventfds), and workers' failure reports wake the locator (its eventfd).
- * Any thread may call these functions. */
+ * (their eventfds), and workers' failure reports wake the locator (its eventfd, which the
+ * locator owns: a target only borrows it). Any thread may call these functions. */
 #ifndef APP_REDIS_TARGET_H
 #define APP_REDIS_TARGET_H
 
@@ -24,22 +24,34 @@ struct redis_target {
     atomic_uint_fast64_t generation; /* 0: no address known now */
     uint64_t last_generation;        /* guarded by lock; generations only grow */
     atomic_uint_fast64_t changes;    /* publishes that moved to a different address */
-    int locator_fd;                  /* eventfd: failure reports and shutdown */
-    atomic_bool shut_down;
+    atomic_uint_fast64_t acks;       /* (generation << 16) | replicas a WAIT must count */
+    int failure_fd; /* the locator's eventfd (borrowed), told of failures; -1: nobody listens */
     int listener_fds[REDIS_TARGET_LISTENERS_MAX]; /* workers' eventfds, told of every change */
     int listener_count;                           /* guarded by lock */
 };
 
-/* Returns 0, or -1 when the eventfd cannot be created. */
-int redis_target_init(struct redis_target *t);
+void redis_target_init(struct redis_target *t);
 void redis_target_cleanup(struct redis_target *t);
 
 /* Adds an eventfd (not owned) that is written to on every publish and withdraw. */
 void redis_target_add_listener(struct redis_target *t, int fd);
 
+/* Sets the eventfd (not owned) that redis_target_report_failure() writes to: the locator's.
+ * Before any worker starts. */
+void redis_target_report_failures_to(struct redis_target *t, int fd);
+
 /* Publishes `ip`:`port` (`host` is the name it was found under) under a new generation, unless
  * that address is already published. Returns the current generation. */
 uint64_t redis_target_publish(struct redis_target *t, const char *host, const char *ip, int port);
+
+/* Sets how many replicas a WAIT on the master of `generation` must count (the durable counter's
+ * rule, ack_rule.h), up to REDIS_TARGET_ACKS_MAX. */
+#define REDIS_TARGET_ACKS_MAX 0xffff
+void redis_target_set_acks(struct redis_target *t, uint64_t generation, int acks);
+
+/* The number set for `generation`, or -1 when none is (a newer master, or none set yet).
+ * Lock-free: one atomic load, fine on the hot path. */
+int redis_target_acks(const struct redis_target *t, uint64_t generation);
 
 /* Withdraws the address (none known): workers answer 503 at once until the next publish. */
 void redis_target_withdraw(struct redis_target *t);
@@ -60,13 +72,5 @@ uint64_t redis_target_changes(const struct redis_target *t);
 /* Tells the locator that a connection made under `generation` failed, so it checks the address
  * again (re-resolves, or asks Sentinel). Reports about an older generation are ignored. */
 void redis_target_report_failure(struct redis_target *t, uint64_t generation);
-
-/* For the locator: the descriptor to poll, and clearing it once woken. */
-int redis_target_locator_fd(const struct redis_target *t);
-void redis_target_clear_wakeup(struct redis_target *t);
-
-/* Wakes and stops the locator (process shutdown). */
-void redis_target_shut_down(struct redis_target *t);
-bool redis_target_is_shut_down(const struct redis_target *t);
 
 #endif

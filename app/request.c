@@ -11,9 +11,10 @@
 
 #include "xmalloc.h"
 
-void request_init(struct request *req, struct worker *worker)
+void request_init(struct request *req, struct http_server *server, void *ctx)
 {
-    req->worker = worker;
+    req->server = server;
+    req->ctx = ctx;
     req->connection = NULL;
     req->method = METHOD_OTHER;
     req->method_name = "";
@@ -26,6 +27,9 @@ void request_init(struct request *req, struct worker *worker)
     req->is_probe = false;
     req->http_phase = 0;
     req->route = NULL;
+    req->wire_target = NULL;
+    req->wire_target_len = 0;
+    req->wire_target_ok = false;
     req->body_bytes = 0;
     memset(&req->response, 0, offsetof(struct response, inline_body));
     req->response.file_fd = -1;
@@ -159,9 +163,9 @@ void request_error(struct request *req, unsigned status, const char *fmt, ...)
         cJSON_AddStringToObject(root, "error", message);
         body = cJSON_PrintUnformatted(root);
         cJSON_Delete(root);
-        response_set_heap(&req->response, status, "application/json", body, strlen(body));
+        response_set_heap(&req->response, status, CONTENT_TYPE_JSON, body, strlen(body));
     } else {
-        response_printf(&req->response, status, "text/plain; charset=utf-8", "%s\n", message);
+        response_printf(&req->response, status, CONTENT_TYPE_TEXT, "%s\n", message);
     }
 }
 

@@ -1,7 +1,7 @@
 /* One HTTP request as the handlers see it: method, decoded path, query, and the response they
- * fill in. http.c creates it (from a per-worker pool), runs the route's handler, sends the
- * response and releases it when the exchange is over. Owned by the worker thread that accepted
- * the connection; handlers and store callbacks touch it only on that thread. */
+ * fill in. http.c creates it (from its pool), runs the route's handler, sends the response and
+ * releases it when the exchange is over (http.h). Owned by the worker thread that accepted the
+ * connection; handlers and store callbacks touch it only on that thread. */
 #ifndef APP_REQUEST_H
 #define APP_REQUEST_H
 
@@ -12,8 +12,8 @@
 #include "store.h"
 #include "urlpath.h"
 
+struct http_server;
 struct route;
-struct worker;
 
 enum request_method {
     METHOD_GET = 1u << 0,
@@ -21,6 +21,11 @@ enum request_method {
     METHOD_POST = 1u << 2,
     METHOD_OTHER = 1u << 3,
 };
+
+/* The media types of the answers the app builds itself (static files: static_files.c). */
+#define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
+#define CONTENT_TYPE_HTML "text/html; charset=utf-8"
+#define CONTENT_TYPE_JSON "application/json"
 
 #define RESPONSE_INLINE_BYTES 192
 /* The request target and its decoded path share this much room in the request; longer targets
@@ -42,12 +47,14 @@ struct response {
     char etag[48];
     char last_modified[40];
     unsigned retry_after_s; /* 0: no Retry-After */
+    bool close;             /* Connection: close, and the connection closes after this answer */
     char inline_body[RESPONSE_INLINE_BYTES];
 };
 
 struct request {
-    struct worker *worker;
-    void *connection; /* http.c's, opaque elsewhere */
+    struct http_server *server; /* the server it came from */
+    void *ctx;                  /* the handlers' context (the server's handler_context) */
+    void *connection;           /* http.c's, opaque elsewhere */
     enum request_method method;
     const char *method_name;
     char *target;      /* as sent, truncated to URLPATH_MAX_BYTES for the log when too long */
@@ -59,19 +66,25 @@ struct request {
     struct response response;
     int http_phase;            /* http.c's bookkeeping: */
     const struct route *route; /* NULL until routed */
-    size_t body_bytes;         /* request body seen so far */
-    char *body;                /* the body, for routes that take one (owned) */
+    /* http.c's framing checks, for the first handler call: where libmicrohttpd's copy of the
+     * target starts and how long it was as sent (it then decodes it in place), and whether it
+     * held only visible ASCII */
+    const char *wire_target;
+    size_t wire_target_len;
+    bool wire_target_ok;
+    size_t body_bytes; /* request body seen so far */
+    char *body;        /* the body, for routes that take one (owned) */
     size_t body_len;
     struct store_call store_call;        /* the Redis operation in flight */
     struct store_hello_result hello;     /* /helloworld's replies */
     struct store_session_result session; /* /api/status's replies */
-    struct request *next_free;           /* the worker's pool list */
+    struct request *next_free;           /* the server's pool list */
     char *heap_text;                     /* owned: target and path, when too long for inline */
     char inline_text[REQUEST_TEXT_INLINE_BYTES];
 };
 
-/* Resets `req` for a new exchange. */
-void request_init(struct request *req, struct worker *worker);
+/* Resets `req` for a new exchange on `server`, with the handlers' context `ctx`. */
+void request_init(struct request *req, struct http_server *server, void *ctx);
 
 /* Releases what the request owns (long target, body, heap body, unsent file). */
 void request_cleanup(struct request *req);
@@ -79,13 +92,6 @@ void request_cleanup(struct request *req);
 /* Keeps the request target `uri` (as sent) and decodes its path and query; sets target_status
  * (URLPATH_TOO_LONG past URLPATH_MAX_BYTES: the kept target is then cut there). */
 void request_set_target(struct request *req, const char *uri);
-
-/* Value of a request header, or NULL. Implemented by http.c. Only while the handler or a store
- * callback of this request runs. */
-const char *request_header(struct request *req, const char *name);
-
-/* Hands a pending request back to http.c to send its response. Implemented by http.c. */
-void request_complete(struct request *req);
 
 /* Fills the response with a literal body (not copied). */
 void response_set_static(struct response *res, unsigned status, const char *content_type,

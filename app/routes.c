@@ -1,9 +1,13 @@
-/* Route table and method sets. Dispatch is a table lookup, not an if-chain. */
+/* The route table: path -> allowed methods and handler. Dispatch is a table lookup (http.c), not
+ * an if-chain. */
 #include "routes.h"
 
-#include <string.h>
-
+#include "api_messages.h"
+#include "api_metrics.h"
+#include "api_status.h"
 #include "handlers.h"
+#include "request.h"
+#include "static_files.h"
 
 #define GET_HEAD (METHOD_GET | METHOD_HEAD)
 
@@ -29,45 +33,8 @@ static const struct route routes[] = {
     {.path = "/static", .methods = GET_HEAD, .handle = handle_static_redirect},
 };
 
-const struct route *routes_find(const char *path)
+const struct route *routes_table(size_t *count)
 {
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
-
-        if (r->is_prefix ? strncmp(path, r->path, strlen(r->path)) == 0
-                         : strcmp(path, r->path) == 0)
-            return r;
-    }
-    return NULL;
-}
-
-size_t routes_count(void)
-{
-    return sizeof(routes) / sizeof(routes[0]);
-}
-
-const struct route *routes_at(size_t index)
-{
-    return index < routes_count() ? &routes[index] : NULL;
-}
-
-size_t routes_index_of(const struct route *route)
-{
-    return route != NULL ? (size_t)(route - routes) : routes_count();
-}
-
-const char *routes_allow_header(unsigned methods)
-{
-    switch (methods) {
-    case METHOD_GET:
-        return "GET";
-    case GET_HEAD:
-        return "GET, HEAD";
-    case METHOD_POST:
-        return "POST";
-    case GET_HEAD | METHOD_POST:
-        return "GET, HEAD, POST";
-    default:
-        return "GET";
-    }
+    *count = sizeof(routes) / sizeof(routes[0]);
+    return routes;
 }

@@ -1,18 +1,24 @@
-/* Sentinel discovery and failover following (see sentinel.h). Locator thread only: every
- * hiredis context here is blocking, with redisSetTimeout() after each connect, so no call waits
- * longer than its timeout; a context that timed out is freed, never reused. */
+/* Sentinel discovery and failover following (see sentinel.h): the Sentinels asked, the master
+ * verified and published, the replica for reads chosen. Locator thread only: every hiredis
+ * context here is blocking with timeouts (redis_sync.h); the event subscription is
+ * sentinel_events.c's, the durable counter's number sentinel_acks.c's. */
 #include "sentinel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "ack_rule.h"
 #include "clock.h"
 #include "log.h"
+#include "redis_auth.h"
+#include "redis_info.h"
+#include "redis_sync.h"
 #include "resolve.h"
+#include "sentinel_acks.h"
+#include "sentinel_events.h"
 #include "xmalloc.h"
 
 #define SENTINEL_NODES_MAX        32
@@ -41,26 +47,22 @@ struct answer {
     char host[CONFIG_HOST_MAX_BYTES + 1];
     int port;
     long long epoch;
-};
-
-/* A connection for ROLE checks, kept across checks while its address stays the same. */
-struct role_probe {
-    redisContext *ctx;
-    char ip[REDIS_TARGET_IP_MAX_BYTES];
-    int port;
+    bool has_view; /* `view` parsed whole: SENTINEL master and SENTINEL replicas */
+    struct ack_view view;
 };
 
 struct sentinel_client {
     const struct config *cfg;
+    struct redis_credentials sentinel_auth; /* to the Sentinels */
+    struct redis_credentials data_auth;     /* to the data nodes (ROLE) */
     struct redis_target *master_target;
     struct redis_target *replica_target;
     struct topology *topology;
     struct sentinel_node nodes[SENTINEL_NODES_MAX]; /* the one that answered last comes first */
     int node_count;
-    redisContext *subscription;
-    char subscription_node[CONFIG_HOST_MAX_BYTES + 8];
-    struct role_probe master_probe;
-    struct role_probe replica_probe;
+    struct sentinel_events events;
+    struct redis_sync_probe master_probe;
+    struct redis_sync_probe replica_probe;
     bool have_master;
     char master_host[CONFIG_HOST_MAX_BYTES + 1];
     char master_ip[REDIS_TARGET_IP_MAX_BYTES];
@@ -70,93 +72,8 @@ struct sentinel_client {
     int64_t last_list_refresh_ms;
     bool urgent;
     struct log_dedupe problem_log;
+    struct sentinel_acks acks; /* the durable counter's number (sentinel_acks.h) */
 };
-
-static struct timeval timeval_of_ms(int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    return tv;
-}
-
-/* A blocking context whose connect and every read and write are bounded by timeout_ms. */
-static redisContext *connect_bounded(const char *host, int port, int timeout_ms, char *why,
-                                     size_t why_size)
-{
-    struct timeval tv = timeval_of_ms(timeout_ms);
-    redisContext *c = redisConnectWithTimeout(host, port, tv);
-
-    if (c == NULL || c->err) {
-        snprintf(why, why_size, "%s", c != NULL ? c->errstr : "out of memory");
-        if (c != NULL) redisFree(c);
-        return NULL;
-    }
-    /* hiredis 0.14: the connect timeout does not cover reads; without this a hung server
-     * blocks the thread forever */
-    if (redisSetTimeout(c, tv) != REDIS_OK) {
-        snprintf(why, why_size, "cannot set the socket timeout");
-        redisFree(c);
-        return NULL;
-    }
-    redisEnableKeepAlive(c);
-    return c;
-}
-
-/* Why a blocking call on `c` failed, in words: a read timeout shows as EAGAIN in hiredis. */
-static void describe_failure(const redisContext *c, int timeout_ms, char *why, size_t why_size)
-{
-    if (c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily unavailable") != NULL)
-        snprintf(why, why_size, "no reply within %d ms", timeout_ms);
-    else if (c->err == REDIS_ERR_EOF)
-        snprintf(why, why_size, "closed the connection");
-    else
-        snprintf(why, why_size, "%s", c->errstr[0] ? c->errstr : "no reply");
-}
-
-/* Explains an AUTH/NOAUTH error for a person. `setting` names the password option. */
-static void explain_auth_error(const char *error, const char *setting, char *why, size_t why_size)
-{
-    if (strncmp(error, "NOAUTH", 6) == 0)
-        snprintf(why, why_size, "requires a password: set %s", setting);
-    else if (strncmp(error, "WRONGPASS", 9) == 0 || strstr(error, "invalid password") != NULL)
-        snprintf(why, why_size, "refused the password (WRONGPASS): check %s", setting);
-    else if (strstr(error, "without any password configured") != NULL)
-        snprintf(why, why_size, "has no password, but one was given: unset %s", setting);
-    else
-        snprintf(why, why_size, "%s", error);
-}
-
-/* Sends AUTH when a password is set. Returns 0, or -1 with the reason. */
-static int authenticate(redisContext *c, const char *password, const char *setting, char *why,
-                        size_t why_size)
-{
-    redisReply *r;
-    int rc = 0;
-
-    if (password[0] == '\0') return 0;
-    r = redisCommand(c, "AUTH %s", password);
-    if (r == NULL) {
-        snprintf(why, why_size, "AUTH: %s", c->errstr);
-        return -1;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, setting, why, why_size);
-        rc = -1;
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-/* Value of `field` in a flat [field, value, ...] array reply, or NULL. */
-static const char *field_of(const redisReply *r, const char *field)
-{
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) return NULL;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, field) == 0)
-            return r->element[i + 1]->type == REDIS_REPLY_STRING ? r->element[i + 1]->str : NULL;
-    }
-    return NULL;
-}
 
 static void node_down(struct sentinel_node *node, const char *reason, int64_t now)
 {
@@ -168,19 +85,13 @@ static void node_down(struct sentinel_node *node, const char *reason, int64_t no
 
 static bool node_connect(struct sentinel_client *sc, struct sentinel_node *node, int64_t now)
 {
-    char why[REASON_BYTES], auth_why[REASON_BYTES];
+    char why[REASON_BYTES];
 
     if (node->ctx != NULL) return true;
-    node->ctx =
-        connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+    node->ctx = redis_sync_connect(node->host, node->port, sc->cfg->sentinel_timeout_ms,
+                                   &sc->sentinel_auth, why, sizeof(why));
     if (node->ctx == NULL) {
         node_down(node, why, now);
-        return false;
-    }
-    if (authenticate(node->ctx, sc->cfg->sentinel_password,
-                     "--sentinel-password / REDIS_SENTINEL_PASSWORD", auth_why,
-                     sizeof(auth_why)) != 0) {
-        node_down(node, auth_why, now);
         return false;
     }
     return true;
@@ -191,8 +102,7 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
 {
     struct sentinel_node *node = &sc->nodes[node_index];
     const char *name = sc->cfg->master_name;
-    redisReply *addr = NULL, *master = NULL;
-    const char *epoch;
+    redisReply *addr = NULL, *master = NULL, *replicas = NULL;
     char why[REASON_BYTES];
 
     memset(out, 0, sizeof(*out));
@@ -200,17 +110,19 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
     out->node_index = node_index;
     snprintf(out->node, sizeof(out->node), "%s:%d", node->host, node->port);
     if (!node_connect(sc, node, now)) return;
+    /* one round trip: the address, and the view the acknowledgement rule needs */
     redisAppendCommand(node->ctx, "SENTINEL get-master-addr-by-name %s", name);
     redisAppendCommand(node->ctx, "SENTINEL master %s", name);
+    redisAppendCommand(node->ctx, "SENTINEL replicas %s", name);
     if (redisGetReply(node->ctx, (void **)&addr) != REDIS_OK ||
-        redisGetReply(node->ctx, (void **)&master) != REDIS_OK) {
-        describe_failure(node->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        redisGetReply(node->ctx, (void **)&master) != REDIS_OK ||
+        redisGetReply(node->ctx, (void **)&replicas) != REDIS_OK) {
+        redis_sync_describe_failure(node->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         node_down(node, why, now);
         goto done;
     }
     if (addr->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(addr->str, "--sentinel-password / REDIS_SENTINEL_PASSWORD", why,
-                           sizeof(why));
+        redis_auth_explain(addr->str, &sc->sentinel_auth, why, sizeof(why));
         node_down(node, why, now);
         goto done;
     }
@@ -221,19 +133,28 @@ static void query_node(struct sentinel_client *sc, int node_index, int64_t now, 
     }
     if (addr->type != REDIS_REPLY_ARRAY || addr->elements != 2 ||
         addr->element[0]->type != REDIS_REPLY_STRING ||
-        addr->element[1]->type != REDIS_REPLY_STRING) {
+        addr->element[1]->type != REDIS_REPLY_STRING || addr->element[0]->len == 0 ||
+        addr->element[0]->len >= sizeof(out->host) ||
+        !redis_info_parse_port(addr->element[1]->str, addr->element[1]->len, &out->port)) {
         node_down(node, "unexpected reply to get-master-addr-by-name", now);
         goto done;
     }
     out->kind = ANSWER_ADDRESS;
     snprintf(out->host, sizeof(out->host), "%s", addr->element[0]->str);
-    out->port = atoi(addr->element[1]->str);
-    epoch = field_of(master, "config-epoch");
-    out->epoch = epoch != NULL ? atoll(epoch) : -1;
+    out->epoch = -1;
+    if (redis_info_sentinel_master(master, &out->view.master) == 0) {
+        out->epoch = out->view.master.config_epoch;
+        out->view.replica_count =
+            redis_info_sentinel_replicas(replicas, out->view.replicas, REDIS_INFO_REPLICAS_MAX);
+        out->has_view = out->view.replica_count >= 0;
+        snprintf(out->view.master_host, sizeof(out->view.master_host), "%s", out->host);
+        out->view.master_port = out->port;
+    }
     node->reason[0] = '\0';
 done:
     if (addr != NULL) freeReplyObject(addr);
     if (master != NULL) freeReplyObject(master);
+    if (replicas != NULL) freeReplyObject(replicas);
 }
 
 static void move_to_front(struct sentinel_client *sc, int index)
@@ -285,66 +206,11 @@ static void expand_configured_names(struct sentinel_client *sc)
     }
 }
 
-/* Closes a probe's connection. */
-static void probe_close(struct role_probe *probe)
-{
-    if (probe->ctx != NULL) redisFree(probe->ctx);
-    probe->ctx = NULL;
-}
-
-/* Runs ROLE on ip:port (reusing the probe's connection). Returns the reply (caller frees) or
- * NULL with the reason. */
-static redisReply *probe_role(struct sentinel_client *sc, struct role_probe *probe, const char *ip,
-                              int port, char *why, size_t why_size)
-{
-    redisReply *r;
-
-    if (probe->ctx != NULL && (probe->port != port || strcmp(probe->ip, ip) != 0))
-        probe_close(probe);
-    if (probe->ctx == NULL) {
-        char reason[REASON_BYTES];
-
-        probe->ctx = connect_bounded(ip, port, sc->cfg->redis_timeout_ms, reason, sizeof(reason));
-        if (probe->ctx == NULL) {
-            snprintf(why, why_size, "%s", reason);
-            return NULL;
-        }
-        snprintf(probe->ip, sizeof(probe->ip), "%s", ip);
-        probe->port = port;
-        if (authenticate(probe->ctx, sc->cfg->redis_password, "--redis-password / REDIS_PASSWORD",
-                         reason, sizeof(reason)) != 0) {
-            snprintf(why, why_size, "%s", reason);
-            probe_close(probe);
-            return NULL;
-        }
-    }
-    r = redisCommand(probe->ctx, "ROLE");
-    if (r == NULL) {
-        char reason[REASON_BYTES - 8];
-
-        describe_failure(probe->ctx, sc->cfg->redis_timeout_ms, reason, sizeof(reason));
-        snprintf(why, why_size, "ROLE: %s", reason);
-        probe_close(probe); /* timed out or broken: never reused */
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        explain_auth_error(r->str, "--redis-password / REDIS_PASSWORD", why, why_size);
-        freeReplyObject(r);
-        probe_close(probe);
-        return NULL;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->element[0]->type != REDIS_REPLY_STRING) {
-        snprintf(why, why_size, "unexpected ROLE reply");
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* True when host:port (resolved into `ip`) answers ROLE as a master. */
+/* True when host:port (resolved into `ip`) answers ROLE as a master; `online` receives the
+ * replicas it reports online. */
 static bool verify_master(struct sentinel_client *sc, const char *host, int port,
-                          char ip[REDIS_TARGET_IP_MAX_BYTES], char *why, size_t why_size)
+                          char ip[REDIS_TARGET_IP_MAX_BYTES], struct sentinel_acks_online *online,
+                          char *why, size_t why_size)
 {
     const char *resolve_why;
     redisReply *r;
@@ -354,7 +220,7 @@ static bool verify_master(struct sentinel_client *sc, const char *host, int port
         snprintf(why, why_size, "cannot resolve: %s", resolve_why);
         return false;
     }
-    r = probe_role(sc, &sc->master_probe, ip, port, why, why_size);
+    r = redis_sync_role(&sc->master_probe, ip, port, why, why_size);
     if (r == NULL) return false;
     is_master = strcmp(r->element[0]->str, "master") == 0;
     if (!is_master && r->elements >= 3 && r->element[1]->type == REDIS_REPLY_STRING &&
@@ -364,6 +230,8 @@ static bool verify_master(struct sentinel_client *sc, const char *host, int port
     else if (!is_master)
         snprintf(why, why_size, "ROLE says %s, not master", r->element[0]->str);
     freeReplyObject(r);
+    online->count = -1;
+    if (is_master) sentinel_acks_read_online(&sc->master_probe, online);
     return is_master;
 }
 
@@ -409,7 +277,8 @@ static void report_problem(struct sentinel_client *sc, const struct answer *answ
     log_dedupe_report(&sc->problem_log, LOG_WARN, message);
 }
 
-static void publish_master(struct sentinel_client *sc, const struct answer *a, const char *ip)
+/* Publishes the verified master; returns its generation. */
+static uint64_t publish_master(struct sentinel_client *sc, const struct answer *a, const char *ip)
 {
     char ended[256];
     bool withdrawn = redis_target_generation(sc->master_target) == 0;
@@ -438,6 +307,30 @@ static void publish_master(struct sentinel_client *sc, const struct answer *a, c
     snprintf(sc->master_host, sizeof(sc->master_host), "%s", a->host);
     snprintf(sc->master_ip, sizeof(sc->master_ip), "%s", ip);
     sc->master_port = a->port;
+    return gen;
+}
+
+/* Works out how many replicas a WAIT on the master of `gen` must count from the Sentinels'
+ * answers of this discovery and the master's own ROLE, and publishes it (sentinel_acks.h). */
+static void update_acks(struct sentinel_client *sc, uint64_t gen, const struct answer *answers,
+                        int count, struct sentinel_acks_online *online)
+{
+    struct ack_view *views = xcalloc((size_t)count + 1, sizeof(*views));
+    struct sentinel_acks_input in = {
+        .generation = gen,
+        .master_host = sc->master_host,
+        .master_port = sc->master_port,
+        .views = views,
+        .online = online,
+        .min_acks = sc->cfg->min_replicas_ack,
+    };
+
+    for (int i = 0; i < count; i++) {
+        if (answers[i].kind == ANSWER_ADDRESS && answers[i].has_view)
+            views[in.view_count++] = answers[i].view;
+    }
+    sentinel_acks_update(&sc->acks, &in, sc->master_target, sc->topology);
+    free(views);
 }
 
 /* Runs `SENTINEL <subcommand> <master name>` on the Sentinel that answered last. Returns the
@@ -451,7 +344,7 @@ static redisReply *ask_front(struct sentinel_client *sc, const char *subcommand,
     if (front->ctx == NULL) return NULL;
     r = redisCommand(front->ctx, "SENTINEL %s %s", subcommand, sc->cfg->master_name);
     if (r == NULL) {
-        describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
+        redis_sync_describe_failure(front->ctx, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
         node_down(front, why, now);
     }
     return r;
@@ -468,13 +361,16 @@ static void refresh_node_list(struct sentinel_client *sc, int64_t now)
     if (r == NULL) return;
     if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements; i++) {
-            const char *ip = field_of(r->element[i], "ip");
-            const char *port = field_of(r->element[i], "port");
+            const char *ip = redis_info_field(r->element[i], "ip");
+            const char *port = redis_info_field(r->element[i], "port");
+            int port_number;
 
             /* even one flagged down or disconnected now: it is only a candidate to ask */
-            if (ip == NULL || port == NULL) continue;
-            if (sc->node_count < SENTINEL_NODES_MAX && find_node(sc, ip, atoi(port)) < 0) {
-                add_node(sc, ip, atoi(port));
+            if (ip == NULL || port == NULL || strlen(ip) > CONFIG_HOST_MAX_BYTES ||
+                !redis_info_parse_port(port, strlen(port), &port_number))
+                continue;
+            if (sc->node_count < SENTINEL_NODES_MAX && find_node(sc, ip, port_number) < 0) {
+                add_node(sc, ip, port_number);
                 log_info("redis: learned Sentinel %s:%s from %s:%d", ip, port, front->host,
                          front->port);
             }
@@ -493,19 +389,21 @@ static void choose_replica(struct sentinel_client *sc, int64_t now)
     list = ask_front(sc, "replicas", now);
     if (list == NULL) return;
     for (size_t i = 0; !found && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
-        const char *ip = field_of(list->element[i], "ip");
-        const char *port = field_of(list->element[i], "port");
-        const char *flags = field_of(list->element[i], "flags");
-        const char *link = field_of(list->element[i], "master-link-status");
+        const char *ip = redis_info_field(list->element[i], "ip");
+        const char *port = redis_info_field(list->element[i], "port");
+        const char *flags = redis_info_field(list->element[i], "flags");
+        const char *link = redis_info_field(list->element[i], "master-link-status");
+        int port_number = 0;
         char resolved[REDIS_TARGET_IP_MAX_BYTES], why[REASON_BYTES];
         const char *resolve_why;
         redisReply *role;
 
         if (ip == NULL || port == NULL || flags == NULL || strcmp(flags, "slave") != 0 ||
-            link == NULL || strcmp(link, "ok") != 0)
+            link == NULL || strcmp(link, "ok") != 0 ||
+            !redis_info_parse_port(port, strlen(port), &port_number))
             continue;
         if (resolve_host(ip, resolved, sizeof(resolved), &resolve_why) != 0) continue;
-        role = probe_role(sc, &sc->replica_probe, resolved, atoi(port), why, sizeof(why));
+        role = redis_sync_role(&sc->replica_probe, resolved, port_number, why, sizeof(why));
         if (role == NULL) continue;
         /* ["slave", master host, master port, state, offset]: connected to our master */
         if (strcmp(role->element[0]->str, "slave") == 0 && role->elements >= 4 &&
@@ -513,7 +411,7 @@ static void choose_replica(struct sentinel_client *sc, int64_t now)
             role->element[2]->integer == sc->master_port &&
             role->element[3]->type == REDIS_REPLY_STRING &&
             strcmp(role->element[3]->str, "connected") == 0) {
-            redis_target_publish(sc->replica_target, ip, resolved, atoi(port));
+            redis_target_publish(sc->replica_target, ip, resolved, port_number);
             found = true;
         }
         freeReplyObject(role);
@@ -547,7 +445,9 @@ static bool any_address(const struct answer *answers, int count)
 
 static void discover(struct sentinel_client *sc, int64_t now)
 {
-    struct answer answers[SENTINEL_NODES_MAX];
+    /* on the heap: each answer carries a view of up to REDIS_INFO_REPLICAS_MAX replicas */
+    struct answer *answers = xcalloc(SENTINEL_NODES_MAX, sizeof(*answers));
+    struct sentinel_acks_online online;
     bool asked[SENTINEL_NODES_MAX] = {false};
     char verify_reasons[1000] = "";
     size_t used = 0;
@@ -576,15 +476,18 @@ static void discover(struct sentinel_client *sc, int64_t now)
                 answers[j].port == answers[i].port && strcmp(answers[j].host, answers[i].host) == 0;
         }
         if (tried) continue;
-        if (verify_master(sc, answers[i].host, answers[i].port, ip, why, sizeof(why))) {
+        if (verify_master(sc, answers[i].host, answers[i].port, ip, &online, why, sizeof(why))) {
+            uint64_t gen;
+
             if (answers[i].node_index > 0) move_to_front(sc, answers[i].node_index);
-            publish_master(sc, &answers[i], ip);
+            gen = publish_master(sc, &answers[i], ip);
+            update_acks(sc, gen, answers, count, &online);
             if (now - sc->last_list_refresh_ms >= LIST_REFRESH_MS) {
                 refresh_node_list(sc, now);
                 expand_configured_names(sc);
             }
             choose_replica(sc, now);
-            return;
+            goto done;
         }
         if (used < sizeof(verify_reasons))
             used += (size_t)snprintf(verify_reasons + used, sizeof(verify_reasons) - used,
@@ -596,14 +499,16 @@ static void discover(struct sentinel_client *sc, int64_t now)
 
         /* no Sentinel to ask: a master that still says so stays in use (writes stay safe:
          * WAIT and min-replicas-to-write refuse them on a master cut off from its replicas) */
-        if (verify_master(sc, sc->master_host, sc->master_port, ip, why, sizeof(why))) {
+        if (verify_master(sc, sc->master_host, sc->master_port, ip, &online, why, sizeof(why))) {
             char consequence[CONFIG_HOST_MAX_BYTES + 64];
+            uint64_t gen;
 
             snprintf(consequence, sizeof(consequence), "keeping the verified master %s:%d",
                      sc->master_host, sc->master_port);
-            redis_target_publish(sc->master_target, sc->master_host, ip, sc->master_port);
+            gen = redis_target_publish(sc->master_target, sc->master_host, ip, sc->master_port);
+            update_acks(sc, gen, answers, 0, &online); /* no view: the number is not lowered */
             report_problem(sc, answers, count, "", consequence);
-            return;
+            goto done;
         }
     }
     /* no address verifies: fail fast rather than send requests to a dead or demoted master */
@@ -612,74 +517,18 @@ static void discover(struct sentinel_client *sc, int64_t now)
     redis_target_withdraw(sc->master_target);
     redis_target_withdraw(sc->replica_target);
     report_problem(sc, answers, count, verify_reasons, "requests answer 503");
+done:
+    free(answers);
 }
 
-/* Subscribes to +switch-master on the first Sentinel that accepts. */
+/* Subscribes to Sentinel's events on the first Sentinel that answers now and accepts. */
 static void ensure_subscription(struct sentinel_client *sc)
 {
-    for (int i = 0; sc->subscription == NULL && i < sc->node_count; i++) {
-        struct sentinel_node *node = &sc->nodes[i];
-        char why[REASON_BYTES];
-        redisContext *c;
-        redisReply *r;
-
-        if (node->ctx == NULL) continue; /* only Sentinels that answer now */
-        c = connect_bounded(node->host, node->port, sc->cfg->sentinel_timeout_ms, why, sizeof(why));
-        if (c == NULL) continue;
-        if (authenticate(c, sc->cfg->sentinel_password, "--sentinel-password", why, sizeof(why)) !=
-            0) {
-            redisFree(c);
-            continue;
-        }
-        r = redisCommand(c, "SUBSCRIBE +switch-master");
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-            if (r != NULL) freeReplyObject(r);
-            redisFree(c);
-            continue;
-        }
-        freeReplyObject(r);
-        sc->subscription = c;
-        snprintf(sc->subscription_node, sizeof(sc->subscription_node), "%s:%d", node->host,
-                 node->port);
-        log_debug("redis: watching +switch-master on Sentinel %s", sc->subscription_node);
+    for (int i = 0; sc->events.ctx == NULL && i < sc->node_count; i++) {
+        if (sc->nodes[i].ctx != NULL)
+            sentinel_events_subscribe(&sc->events, sc->nodes[i].host, sc->nodes[i].port,
+                                      sc->cfg->sentinel_timeout_ms, &sc->sentinel_auth);
     }
-}
-
-static void drop_subscription(struct sentinel_client *sc)
-{
-    if (sc->subscription != NULL) redisFree(sc->subscription);
-    sc->subscription = NULL;
-}
-
-/* Reads what the subscription delivered. Returns true when discovery should run now. */
-static bool read_events(struct sentinel_client *sc)
-{
-    const size_t name_len = strlen(sc->cfg->master_name);
-    void *reply = NULL;
-    bool switch_seen = false;
-
-    if (redisBufferRead(sc->subscription) != REDIS_OK) {
-        log_debug("redis: lost the +switch-master subscription on %s: %s", sc->subscription_node,
-                  sc->subscription->errstr);
-        drop_subscription(sc);
-        return true; /* events may have been missed */
-    }
-    while (redisGetReplyFromReader(sc->subscription, &reply) == REDIS_OK && reply != NULL) {
-        redisReply *r = reply;
-
-        /* ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"] */
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-            r->element[2]->type == REDIS_REPLY_STRING &&
-            strncmp(r->element[2]->str, sc->cfg->master_name, name_len) == 0 &&
-            r->element[2]->str[name_len] == ' ') {
-            log_info("redis: Sentinel %s announced +switch-master %s (checking with ROLE)",
-                     sc->subscription_node, r->element[2]->str);
-            switch_seen = true;
-        }
-        freeReplyObject(reply);
-        reply = NULL;
-    }
-    return switch_seen;
 }
 
 struct sentinel_client *sentinel_client_new(const struct config *cfg, struct redis_target *master,
@@ -688,9 +537,13 @@ struct sentinel_client *sentinel_client_new(const struct config *cfg, struct red
     struct sentinel_client *sc = xcalloc(1, sizeof(*sc));
 
     sc->cfg = cfg;
+    sc->sentinel_auth = redis_auth_sentinels(cfg);
+    sc->data_auth = redis_auth_data_nodes(cfg);
     sc->topology = topology;
     sc->master_target = master;
     sc->replica_target = replica;
+    sc->master_probe.timeout_ms = sc->replica_probe.timeout_ms = cfg->redis_timeout_ms;
+    sc->master_probe.auth = sc->replica_probe.auth = &sc->data_auth;
     pthread_mutex_init(&sc->problem_log.lock, NULL);
     for (int i = 0; i < cfg->sentinel_count; i++)
         add_node(sc, cfg->sentinels[i].host, cfg->sentinels[i].port);
@@ -705,16 +558,16 @@ void sentinel_client_free(struct sentinel_client *sc)
     for (int i = 0; i < sc->node_count; i++) {
         if (sc->nodes[i].ctx != NULL) redisFree(sc->nodes[i].ctx);
     }
-    drop_subscription(sc);
-    probe_close(&sc->master_probe);
-    probe_close(&sc->replica_probe);
+    sentinel_events_drop(&sc->events);
+    redis_sync_probe_close(&sc->master_probe);
+    redis_sync_probe_close(&sc->replica_probe);
     pthread_mutex_destroy(&sc->problem_log.lock);
     free(sc);
 }
 
 int sentinel_client_event_fd(const struct sentinel_client *sc)
 {
-    return sc->subscription != NULL ? sc->subscription->fd : -1;
+    return sentinel_events_fd(&sc->events);
 }
 
 int64_t sentinel_client_next_check_ms(const struct sentinel_client *sc)
@@ -726,7 +579,7 @@ int64_t sentinel_client_next_check_ms(const struct sentinel_client *sc)
 void sentinel_client_step(struct sentinel_client *sc, bool failure_reported, bool events_ready,
                           int64_t now_ms)
 {
-    if (events_ready && sc->subscription != NULL && read_events(sc)) sc->urgent = true;
+    if (events_ready && sentinel_events_read(&sc->events, sc->cfg->master_name)) sc->urgent = true;
     if (failure_reported) sc->urgent = true;
     if ((sc->urgent && now_ms - sc->last_discovery_ms >= DISCOVERY_MIN_INTERVAL_MS) ||
         now_ms >= sc->next_check_ms) {
@@ -739,12 +592,10 @@ void sentinel_client_step(struct sentinel_client *sc, bool failure_reported, boo
                                                                       : RETRY_INTERVAL_MS);
     }
     /* a subscription on a Sentinel that stopped answering delivers nothing: move it */
-    for (int i = 0; sc->subscription != NULL && i < sc->node_count; i++) {
-        char node[CONFIG_HOST_MAX_BYTES + 8];
-
-        snprintf(node, sizeof(node), "%s:%d", sc->nodes[i].host, sc->nodes[i].port);
-        if (sc->nodes[i].ctx == NULL && strcmp(node, sc->subscription_node) == 0)
-            drop_subscription(sc);
+    for (int i = 0; i < sc->node_count; i++) {
+        if (sc->nodes[i].ctx == NULL &&
+            sentinel_events_on(&sc->events, sc->nodes[i].host, sc->nodes[i].port))
+            sentinel_events_drop(&sc->events);
     }
     ensure_subscription(sc);
 }

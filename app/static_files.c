@@ -2,34 +2,35 @@
  * lexical rules of urlpath.c (no '..', '\', encoded separators, dot-files), then by resolving
  * symlinks with realpath() and requiring the result inside the folder. Conditional requests
  * (ETag, Last-Modified) answer 304. Worker thread only. */
-#define _GNU_SOURCE /* strptime, timegm */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include "static_files.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "config.h"
-#include "handlers.h"
-#include "worker.h"
-
-#define TEXT "text/plain; charset=utf-8"
+#include "http_headers.h"
 
 static const struct {
     const char *extension;
     const char *type;
 } content_types[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".htm", "text/html; charset=utf-8"},
+    {".html", CONTENT_TYPE_HTML},
+    {".htm", CONTENT_TYPE_HTML},
     {".css", "text/css; charset=utf-8"},
     {".js", "text/javascript; charset=utf-8"},
     {".mjs", "text/javascript; charset=utf-8"},
-    {".json", "application/json"},
-    {".txt", "text/plain; charset=utf-8"},
+    {".json", CONTENT_TYPE_JSON},
+    {".txt", CONTENT_TYPE_TEXT},
     {".svg", "image/svg+xml"},
     {".png", "image/png"},
     {".jpg", "image/jpeg"},
@@ -38,7 +39,7 @@ static const struct {
     {".webp", "image/webp"},
     {".ico", "image/x-icon"},
     {".woff2", "font/woff2"},
-    {".map", "application/json"},
+    {".map", CONTENT_TYPE_JSON},
     {".webmanifest", "application/manifest+json"},
 };
 
@@ -56,7 +57,7 @@ static const char *content_type_of(const char *name)
 
 static void not_found(struct request *req)
 {
-    response_set_static(&req->response, 404, TEXT, "not found\n");
+    response_set_static(&req->response, 404, CONTENT_TYPE_TEXT, "not found\n");
 }
 
 /* Opens `name` below `root` (a realpath) when its resolved path stays inside. */
@@ -82,41 +83,9 @@ static int open_inside(const char *root, const char *name, struct stat *st)
     return fd;
 }
 
-/* True when an If-None-Match list ("a", W/"b", *) names `etag`. */
-static bool etag_matches(const char *header, const char *etag)
-{
-    size_t etag_len = strlen(etag);
-    const char *p = header;
-
-    while (*p != '\0') {
-        p += strspn(p, " \t,");
-        if (*p == '*') return true;
-        if (strncmp(p, "W/", 2) == 0) p += 2;
-        if (strncmp(p, etag, etag_len) == 0 &&
-            (p[etag_len] == '\0' || p[etag_len] == ',' || p[etag_len] == ' '))
-            return true;
-        p += strcspn(p, ",");
-    }
-    return false;
-}
-
-static bool not_modified(struct request *req, const struct stat *st)
-{
-    const char *if_none_match = request_header(req, "If-None-Match");
-    const char *if_modified_since;
-    struct tm tm;
-
-    if (if_none_match != NULL) return etag_matches(if_none_match, req->response.etag);
-    if_modified_since = request_header(req, "If-Modified-Since");
-    if (if_modified_since == NULL) return false;
-    memset(&tm, 0, sizeof(tm));
-    if (strptime(if_modified_since, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL) return false;
-    return st->st_mtim.tv_sec <= timegm(&tm);
-}
-
 enum handler_result handle_static(struct request *req)
 {
-    const char *root = worker_config(req->worker)->static_dir;
+    const char *root = api_config(req)->static_dir;
     char name[URLPATH_MAX_BYTES + 16];
     struct stat st;
     struct tm tm;
@@ -133,10 +102,10 @@ enum handler_result handle_static(struct request *req)
         not_found(req);
         return HANDLER_DONE;
     case URLPATH_TOO_LONG:
-        response_set_static(&req->response, 414, TEXT, "path too long\n");
+        response_set_static(&req->response, 414, CONTENT_TYPE_TEXT, "path too long\n");
         return HANDLER_DONE;
     default:
-        response_set_static(&req->response, 400, TEXT,
+        response_set_static(&req->response, 400, CONTENT_TYPE_TEXT,
                             "bad path: '.', '..', '\\' and empty segments are not allowed\n");
         return HANDLER_DONE;
     }
@@ -153,7 +122,9 @@ enum handler_result handle_static(struct request *req)
     strftime(req->response.last_modified, sizeof(req->response.last_modified),
              "%a, %d %b %Y %H:%M:%S GMT", &tm);
     req->response.cache_control = "no-cache";
-    if (not_modified(req, &st)) {
+    if (http_not_modified(http_request_header(req, "If-None-Match"),
+                          http_request_header(req, "If-Modified-Since"), req->response.etag,
+                          st.st_mtim.tv_sec)) {
         close(fd);
         response_set_static(&req->response, 304, content_type_of(name), "");
         return HANDLER_DONE;
@@ -167,7 +138,7 @@ enum handler_result handle_static(struct request *req)
 
 enum handler_result handle_static_redirect(struct request *req)
 {
-    response_set_static(&req->response, 308, TEXT, "moved to /static/\n");
+    response_set_static(&req->response, 308, CONTENT_TYPE_TEXT, "moved to /static/\n");
     req->response.location = "/static/";
     return HANDLER_DONE;
 }

@@ -1,13 +1,9 @@
-/* Domain operations over the worker's Redis pipes: builds the commands, classifies replies
- * (READONLY and NOAUTH reset the connection; LOADING, NOREPLICAS and the like mean "not now"),
- * logs each kind of Redis error once, and hands plain values to the caller.
- *
- * The counter: with min-replicas-ack N > 0, INCRs go on a master connection of their own and
- * are confirmed in batches: one WAIT N in flight at a time covers every INCR sent before it, and
- * none of their values is shown before WAIT confirms N replicas (one WAIT per batch, not per
- * request). A value at or below what this process had already shown when the INCR was sent
- * means Redis lost writes: it is never shown, and the key is repaired forward. Runs on its
- * worker's thread only; the shown-value floor is one process-wide atomic. */
+/* Domain operations over the worker's Redis pipes: opens them (the master's, the read replica's,
+ * the durable counter's), drives them once per loop pass, builds the commands of /query/,
+ * /helloworld and /readyz, classifies replies (READONLY and NOAUTH reset the connection; LOADING,
+ * NOREPLICAS and the like mean "not now"), logs each kind of Redis error once, and hands plain
+ * values to the caller. The counter is store_counter.c's; the JSON API's data store_api.c's.
+ * Worker thread only. */
 #include "store.h"
 
 #include <stdatomic.h>
@@ -24,10 +20,6 @@
 #include "xmalloc.h"
 
 struct log_dedupe store_reply_error_log = LOG_DEDUPE_INIT;
-static struct log_dedupe durability_log = LOG_DEDUPE_INIT;
-
-/* The highest counter value this process has shown (written only by publish_floor). */
-static atomic_llong shown_floor;
 
 /* Error replies seen, for /metrics (errors are rare: one shared counter is fine). */
 static atomic_ullong reply_errors;
@@ -78,31 +70,26 @@ struct store *store_new(struct event_loop *loop, struct app *app, const char *wo
     const struct config *cfg = app->cfg;
     struct redis_pipe_settings settings = {
         .timeout_ms = cfg->redis_timeout_ms,
-        .password = cfg->redis_password,
+        .auth = redis_auth_data_nodes(cfg),
         .name = worker_name,
     };
 
     store->pipe = redis_pipe_new(loop, &app->target, &settings);
-    metrics_register_pipe(&app->metrics, redis_pipe_stats(store->pipe));
+    metrics_register_pipe(&app->metrics, redis_pipe_stats(store->pipe), METRICS_PIPE_MASTER);
     if (cfg->read_from_replicas) {
         settings.optional = true;
         store->replica_pipe = redis_pipe_new(loop, &app->replica_target, &settings);
-        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe));
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->replica_pipe),
+                              METRICS_PIPE_REPLICA);
     }
-    store->min_replicas_ack = cfg->min_replicas_ack;
-    store->counter.store = store;
-    if (store->min_replicas_ack > 0) {
+    if (cfg->min_replicas_ack > 0) {
         settings.optional = false;
         store->counter.pipe = redis_pipe_new(loop, &app->target, &settings);
-        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->counter.pipe));
+        metrics_register_pipe(&app->metrics, redis_pipe_stats(store->counter.pipe),
+                              METRICS_PIPE_MASTER);
     }
-    /* WAIT must give up before the pipe's own deadline, or the connection is dropped */
-    store->wait_timeout_ms = cfg->redis_timeout_ms / 2 > 0 ? cfg->redis_timeout_ms / 2 : 1;
-    store->wait_command_len =
-        (size_t)snprintf(store->wait_command, sizeof(store->wait_command),
-                         "*3\r\n$4\r\nWAIT\r\n$%d\r\n%d\r\n$%d\r\n%d\r\n",
-                         snprintf(NULL, 0, "%d", store->min_replicas_ack), store->min_replicas_ack,
-                         snprintf(NULL, 0, "%d", store->wait_timeout_ms), store->wait_timeout_ms);
+    /* Sentinel mode: the locator publishes how many replicas Sentinel could promote */
+    store_counter_init(store, cfg, cfg->sentinel_count > 0 ? &app->target : NULL);
     return store;
 }
 
@@ -114,127 +101,6 @@ void store_free(struct store *store)
     redis_pipe_free(store->replica_pipe);
     redis_pipe_free(store->counter.pipe);
     free(store);
-}
-
-static void complete_counter(struct store_call *call, enum store_status status)
-{
-    call->done.counter(call->arg, status, status == STORE_OK ? call->value : 0);
-}
-
-/* Raises the shown floor to `value` (a value about to be shown). */
-static void publish_floor(long long value)
-{
-    long long current = atomic_load_explicit(&shown_floor, memory_order_relaxed);
-
-    while (value > current &&
-           !atomic_compare_exchange_weak_explicit(&shown_floor, &current, value,
-                                                  memory_order_relaxed, memory_order_relaxed)) {
-    }
-}
-
-static void repair_reply(void *arg, struct redisReply *reply)
-{
-    (void)arg;
-    (void)reply;
-}
-
-/* Redis handed out a value at or below one already shown: it lost writes. Never show it, log
- * it once, and raise the key to the floor so the next increments are above everything shown. */
-static void handle_regression(struct store *store, struct store_call *call)
-{
-    static const char script[] =
-        "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
-        "if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end return 0";
-    char message[256], floor_text[32];
-    long long floor = atomic_load(&shown_floor);
-    const char *argv[5] = {"EVAL", script, "1", "count", floor_text};
-    size_t argv_len[5] = {4, sizeof(script) - 1, 1, 5, 0};
-
-    snprintf(message, sizeof(message),
-             "redis: counter regression: INCR returned %lld after %lld was shown; not shown, "
-             "key 'count' repaired forward",
-             call->value, call->floor_at_send);
-    log_dedupe_report(&durability_log, LOG_ERROR, message);
-    argv_len[4] = (size_t)snprintf(floor_text, sizeof(floor_text), "%lld", floor);
-    redis_pipe_send_argv(store->pipe, repair_reply, NULL, 5, argv, argv_len);
-}
-
-/* Shows (or refuses) one confirmed INCR result. */
-static void finish_increment(struct store *store, struct store_call *call)
-{
-    if (call->status == STORE_OK && call->value <= call->floor_at_send) {
-        handle_regression(store, call);
-        call->status = STORE_UNAVAILABLE;
-    }
-    if (call->status == STORE_OK) publish_floor(call->value);
-    complete_counter(call, call->status);
-}
-
-static void counter_reply(void *arg, struct redisReply *reply)
-{
-    struct store_call *call = arg;
-    struct store *store = call->store;
-
-    call->status = store_classify(call->pipe, reply, "INCR count");
-    if (call->status == STORE_OK && reply->type != REDIS_REPLY_INTEGER) {
-        log_dedupe_report(&store_reply_error_log, LOG_ERROR,
-                          "redis: INCR count: not an integer reply");
-        call->status = STORE_FAILED;
-    }
-    if (call->status == STORE_OK) call->value = reply->integer;
-    /* durable mode: the batch's WAIT reply finishes the call */
-    if (store->counter.pipe == NULL) finish_increment(store, call);
-}
-
-/* The reply to a batch's WAIT (NULL: no reply will come): shows or refuses its INCRs. */
-static void wait_reply(void *arg, struct redisReply *reply)
-{
-    struct durable_counter *counter = arg;
-    struct store *store = counter->store;
-    struct wait_batch *batch = &counter->waiting;
-    long long acked = reply != NULL && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
-    bool confirmed = acked >= store->min_replicas_ack;
-    struct store_call *call = batch->first;
-
-    if (!confirmed && reply != NULL) {
-        char message[200];
-
-        snprintf(message, sizeof(message),
-                 "redis: WAIT: %lld of %d replicas acknowledged within %d ms: pings answer 503 "
-                 "(--min-replicas-ack / MIN_REPLICAS_ACK)",
-                 acked < 0 ? 0 : acked, store->min_replicas_ack, store->wait_timeout_ms);
-        log_dedupe_report(&durability_log, LOG_WARN, message);
-        redis_pipe_report_problem(counter->pipe); /* an isolated old master looks like this */
-    } else if (confirmed) {
-        char ended[200];
-
-        if (log_dedupe_clear(&durability_log, ended, sizeof(ended)))
-            log_info("redis: replicas acknowledge writes again");
-    }
-    batch->first = batch->last = NULL;
-    while (call != NULL) {
-        struct store_call *next = call->next_in_batch;
-
-        if (!confirmed && call->status == STORE_OK) call->status = STORE_UNAVAILABLE;
-        finish_increment(store, call);
-        call = next;
-    }
-}
-
-/* Sends the WAIT that confirms the INCRs sent since the last one. One WAIT at a time: Redis runs
- * nothing else of a connection while its WAIT blocks, so INCRs sent meanwhile would each wait
- * for a replica round trip of their own; instead they gather in the open batch, reach Redis
- * behind the WAIT in flight, and are confirmed together by the next one. */
-static void close_batch(struct durable_counter *counter)
-{
-    struct store *store = counter->store;
-
-    if (counter->open.first == NULL || counter->waiting.first != NULL) return;
-    counter->waiting = counter->open;
-    counter->open.first = counter->open.last = NULL;
-    if (redis_pipe_send(counter->pipe, store->wait_command, store->wait_command_len, wait_reply,
-                        counter) != 0)
-        wait_reply(counter, NULL); /* the pipe went down during this pass: answer 503 now */
 }
 
 /* The store's connections: the master's, then those in use of the read replica and the durable
@@ -254,7 +120,7 @@ void store_flush(struct store *store)
     struct redis_pipe *pipes[STORE_PIPES_MAX];
     size_t n = store_pipes(store, pipes);
 
-    if (store->counter.pipe != NULL) close_batch(&store->counter);
+    store_counter_flush(store);
     for (size_t i = 0; i < n; i++)
         redis_pipe_flush(pipes[i]);
 }
@@ -282,6 +148,14 @@ void store_check_timers(struct store *store, int64_t now_ms)
         redis_pipe_check_timers(pipes[i], now_ms);
 }
 
+#define STRING_OF(x)          #x
+#define VERSION_TEXT(a, b, c) STRING_OF(a) "." STRING_OF(b) "." STRING_OF(c)
+
+const char *store_library_version(void)
+{
+    return VERSION_TEXT(HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+}
+
 unsigned long long store_reply_errors_total(void)
 {
     return atomic_load_explicit(&reply_errors, memory_order_relaxed);
@@ -295,22 +169,14 @@ void store_abort(struct store *store)
     for (size_t i = 0; i < n; i++)
         redis_pipe_abort(pipes[i]);
     /* the WAIT in flight failed above, so the open batch can close and fail after it */
-    if (store->counter.pipe != NULL) close_batch(&store->counter);
-}
-
-size_t store_pending(const struct store *store)
-{
-    struct redis_pipe *pipes[STORE_PIPES_MAX];
-    size_t n = store_pipes(store, pipes), pending = 0;
-
-    for (size_t i = 0; i < n; i++)
-        pending += redis_pipe_pending(pipes[i]);
-    return pending;
+    store_counter_flush(store);
 }
 
 void store_prepare_call(struct store_call *call, struct store *store, void *arg)
 {
     call->store = store;
+    call->pipe = store->pipe;
+    call->command = NULL;
     call->arg = arg;
     call->hello = NULL;
     call->session = NULL;
@@ -320,44 +186,17 @@ void store_prepare_call(struct store_call *call, struct store *store, void *arg)
     call->next_in_batch = NULL;
 }
 
-int store_incr_counter(struct store *store, struct store_call *call, store_counter_fn done,
-                       void *arg)
-{
-    static const char incr_count[] = "*2\r\n$4\r\nINCR\r\n$5\r\ncount\r\n";
-
-    store_prepare_call(call, store, arg);
-    call->done.counter = done;
-    call->floor_at_send = atomic_load_explicit(&shown_floor, memory_order_relaxed);
-    call->pipe = store->counter.pipe != NULL ? store->counter.pipe : store->pipe;
-    if (redis_pipe_send(call->pipe, incr_count, sizeof(incr_count) - 1, counter_reply, call) != 0)
-        return -1;
-    if (store->counter.pipe != NULL) { /* durable: confirmed by the next WAIT */
-        struct wait_batch *open = &store->counter.open;
-
-        if (open->last != NULL)
-            open->last->next_in_batch = call;
-        else
-            open->first = call;
-        open->last = call;
-    }
-    return 0;
-}
-
-static void value_reply(void *arg, struct redisReply *reply)
+void store_string_reply(void *arg, struct redisReply *reply)
 {
     struct store_call *call = arg;
-    enum store_status status = store_classify(call->pipe, reply, "GET redis_app");
+    enum store_status status = store_classify(call->pipe, reply, call->command);
 
-    if (status == STORE_OK && reply->type == REDIS_REPLY_NIL) {
-        call->done.value(call->arg, STORE_NOT_FOUND, NULL, 0);
-        return;
-    }
-    if (status == STORE_OK && reply->type != REDIS_REPLY_STRING) status = STORE_FAILED;
-    if (status != STORE_OK) {
-        call->done.value(call->arg, status, NULL, 0);
-        return;
-    }
-    call->done.value(call->arg, STORE_OK, reply->str, reply->len);
+    if (status == STORE_OK && reply->type == REDIS_REPLY_NIL)
+        status = STORE_NOT_FOUND;
+    else if (status == STORE_OK && reply->type != REDIS_REPLY_STRING)
+        status = STORE_FAILED;
+    call->done.value(call->arg, status, status == STORE_OK ? reply->str : NULL,
+                     status == STORE_OK ? reply->len : 0);
 }
 
 int store_get_query_value(struct store *store, struct store_call *call, store_value_fn done,
@@ -367,11 +206,12 @@ int store_get_query_value(struct store *store, struct store_call *call, store_va
 
     store_prepare_call(call, store, arg);
     call->done.value = done;
+    call->command = "GET redis_app";
     /* a verified replica when one is published, else the master */
-    call->pipe = store->replica_pipe != NULL && redis_pipe_is_ready(store->replica_pipe)
-                     ? store->replica_pipe
-                     : store->pipe;
-    return redis_pipe_send(call->pipe, get_redis_app, sizeof(get_redis_app) - 1, value_reply, call);
+    if (store->replica_pipe != NULL && redis_pipe_is_ready(store->replica_pipe))
+        call->pipe = store->replica_pipe;
+    return redis_pipe_send(call->pipe, get_redis_app, sizeof(get_redis_app) - 1, store_string_reply,
+                           call);
 }
 
 /* Each of the three replies lands here; the last one completes the call. A failure of any

@@ -1,5 +1,6 @@
-/* Redis commands as domain operations for one worker: the counter, the /query/ value, the
- * hello-world exchange and the readiness ping. Replies are turned into a status and plain
+/* Redis commands as domain operations for one worker: the /query/ value, the hello-world
+ * exchange and the readiness ping here; the counter in store_counter.h, the JSON API's data in
+ * store_api.h. Replies are turned into a status and plain
  * values here; the Redis reply type never leaves this module and redis_pipe.c. Each function
  * returns 0 when the operation was queued (its callback runs later, exactly once, on the same
  * thread) or -1 when Redis is not usable now (the callback is never called). */
@@ -10,9 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event_loop.h"
-
 struct app;
+struct event_loop;
 struct redis_pipe;
 struct store;
 
@@ -36,15 +36,16 @@ void store_check_timers(struct store *store, int64_t now_ms);
 /* Shutdown: every operation still waiting is answered STORE_UNAVAILABLE now; no reconnect. */
 void store_abort(struct store *store);
 
+/* The hiredis version built against ("0.14.1"), for --version. */
+const char *store_library_version(void);
+
 /* Error replies from Redis so far, all workers together. Any thread. */
 unsigned long long store_reply_errors_total(void);
 
-/* Operations waiting for Redis. */
-size_t store_pending(const struct store *store);
-
 typedef void (*store_counter_fn)(void *arg, enum store_status status, long long value);
 
-/* The value is valid only during the callback; NULL unless STORE_OK. */
+/* A string reply (a value, a stream id, INFO text): valid only during the callback; NULL unless
+ * STORE_OK. STORE_NOT_FOUND when the key does not exist. */
 typedef void (*store_value_fn)(void *arg, enum store_status status, const char *value, size_t len);
 
 typedef void (*store_ping_fn)(void *arg, enum store_status status);
@@ -88,8 +89,6 @@ struct store_message {
     size_t instance_len;
 };
 
-typedef void (*store_message_added_fn)(void *arg, enum store_status status, const char *id,
-                                       size_t id_len);
 typedef void (*store_messages_fn)(void *arg, enum store_status status,
                                   const struct store_message *messages, size_t count);
 
@@ -99,7 +98,8 @@ typedef void (*store_messages_fn)(void *arg, enum store_status status,
  * allocates). Must stay valid until its callback has run. */
 struct store_call {
     struct store *store;
-    struct redis_pipe *pipe; /* the connection a read went to */
+    struct redis_pipe *pipe; /* the connection the command went to */
+    const char *command;     /* what a one-command operation sent, for the log */
     void *arg;
     union {
         store_counter_fn counter;
@@ -107,7 +107,6 @@ struct store_call {
         store_ping_fn ping;
         store_hello_fn hello;
         store_session_fn session;
-        store_message_added_fn message_added;
         store_messages_fn messages;
     } done;
     struct store_hello_result *hello;
@@ -121,12 +120,6 @@ struct store_call {
     char new_session[STORE_SESSION_ID_BYTES + 1];
 };
 
-/* INCR count: exactly one increment, never retried. With min-replicas-ack > 0 the value is
- * answered only after WAIT confirmed it; a value at or below one this process already showed is
- * answered STORE_UNAVAILABLE (and the key repaired forward). */
-int store_incr_counter(struct store *store, struct store_call *call, store_counter_fn done,
-                       void *arg);
-
 /* GET redis_app. */
 int store_get_query_value(struct store *store, struct store_call *call, store_value_fn done,
                           void *arg);
@@ -137,26 +130,5 @@ int store_hello_world(struct store *store, struct store_call *call, const char *
 
 /* PING: is Redis answering within the timeout? */
 int store_ping(struct store *store, struct store_call *call, store_ping_fn done, void *arg);
-
-/* --- store_api.c: the JSON API's data --- */
-
-/* Counts a visit of the session `id` (NULL or unknown: creates `new_id` instead) and refreshes
- * its expiry to `ttl_s`; also reads the counter and the ROLE of the server in use. */
-int store_session_visit(struct store *store, struct store_call *call, const char *id,
-                        const char *new_id, int ttl_s, struct store_session_result *result,
-                        store_session_fn done, void *arg);
-
-/* Appends a message to the board (a stream capped near 1000 entries). */
-int store_message_add(struct store *store, struct store_call *call, const char *name,
-                      const char *text, const char *instance, store_message_added_fn done,
-                      void *arg);
-
-/* The `limit` newest messages (at most STORE_MESSAGES_MAX), newest first. */
-int store_messages_latest(struct store *store, struct store_call *call, int limit,
-                          store_messages_fn done, void *arg);
-
-/* INFO replication of the master in use, as text. */
-int store_replication_info(struct store *store, struct store_call *call, store_value_fn done,
-                           void *arg);
 
 #endif

@@ -3,6 +3,8 @@
  * board (a stream capped near 1000 entries: ids are unique and time-ordered, XREVRANGE reads the
  * newest, MAXLEN ~ trims in O(1) amortised), and INFO replication for the topology. Request data
  * only ever travels as command arguments, never inside the command text. Worker thread only. */
+#include "store_api.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,19 +108,8 @@ int store_session_visit(struct store *store, struct store_call *call, const char
     return 0;
 }
 
-static void message_added_reply(void *arg, struct redisReply *reply)
-{
-    struct store_call *call = arg;
-    enum store_status status = store_classify(call->store->pipe, reply, "XADD messages");
-
-    if (status == STORE_OK && reply->type != REDIS_REPLY_STRING) status = STORE_FAILED;
-    call->done.message_added(call->arg, status, status == STORE_OK ? reply->str : NULL,
-                             status == STORE_OK ? reply->len : 0);
-}
-
 int store_message_add(struct store *store, struct store_call *call, const char *name,
-                      const char *text, const char *instance, store_message_added_fn done,
-                      void *arg)
+                      const char *text, const char *instance, store_value_fn done, void *arg)
 {
     const char *argv[11] = {"XADD", MESSAGES_KEY, "MAXLEN", "~",  MESSAGES_KEEP, "*",
                             "name", name,         "text",   text, "instance"};
@@ -126,12 +117,13 @@ int store_message_add(struct store *store, struct store_call *call, const char *
     size_t argv_len[12];
 
     store_prepare_call(call, store, arg);
-    call->done.message_added = done;
+    call->done.value = done;
+    call->command = "XADD messages";
     memcpy(full, argv, sizeof(argv));
     full[11] = instance;
     for (int i = 0; i < 12; i++)
         argv_len[i] = strlen(full[i]);
-    return redis_pipe_send_argv(store->pipe, message_added_reply, call, 12, full, argv_len);
+    return redis_pipe_send_argv(store->pipe, store_string_reply, call, 12, full, argv_len);
 }
 
 /* Fills `out` from one stream entry [id, [field, value, ...]]. Returns false when malformed. */
@@ -195,16 +187,6 @@ int store_messages_latest(struct store *store, struct store_call *call, int limi
     return redis_pipe_send_argv(store->pipe, messages_reply, call, 6, argv, argv_len);
 }
 
-static void replication_reply(void *arg, struct redisReply *reply)
-{
-    struct store_call *call = arg;
-    enum store_status status = store_classify(call->store->pipe, reply, "INFO replication");
-
-    if (status == STORE_OK && reply->type != REDIS_REPLY_STRING) status = STORE_FAILED;
-    call->done.value(call->arg, status, status == STORE_OK ? reply->str : NULL,
-                     status == STORE_OK ? reply->len : 0);
-}
-
 int store_replication_info(struct store *store, struct store_call *call, store_value_fn done,
                            void *arg)
 {
@@ -212,5 +194,6 @@ int store_replication_info(struct store *store, struct store_call *call, store_v
 
     store_prepare_call(call, store, arg);
     call->done.value = done;
-    return redis_pipe_send(store->pipe, info, sizeof(info) - 1, replication_reply, call);
+    call->command = "INFO replication";
+    return redis_pipe_send(store->pipe, info, sizeof(info) - 1, store_string_reply, call);
 }

@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+#include "clock.h"
 
 void topology_init(struct topology *t)
 {
@@ -19,14 +20,13 @@ void topology_cleanup(struct topology *t)
 
 void topology_event(struct topology *t, const char *fmt, ...)
 {
-    struct timespec now;
+    int64_t now_ms = clock_wall_ms();
     struct topology_event *e;
     va_list ap;
 
-    clock_gettime(CLOCK_REALTIME, &now);
     pthread_mutex_lock(&t->lock);
     e = &t->events[t->event_count % TOPOLOGY_EVENTS_MAX];
-    e->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    e->time_ms = now_ms;
     va_start(ap, fmt);
     vsnprintf(e->text, sizeof(e->text), fmt, ap);
     va_end(ap);

@@ -1,7 +1,9 @@
-/* Worker thread: one event loop that drives the HTTP daemon, the Redis pipe and the access
- * log, plus the per-worker request pool and the drain sequence after SIGTERM. A loop pass:
- * wait -> Redis replies (complete requests) -> timers -> one MHD run for new and answered
- * requests -> one write of every Redis command queued in the pass -> one access-log write. */
+/* Worker thread: one event loop that drives the HTTP server, the Redis store and the access log,
+ * and the drain sequence after SIGTERM. It wires its parts together: the HTTP server dispatches
+ * through the app's routes (routes.c) with the handlers' context (api.h: this worker's store).
+ * A loop pass: wait -> Redis replies (complete requests) -> timers -> one MHD run for new and
+ * answered requests -> one write of every Redis command queued in the pass -> one access-log
+ * write. */
 #include "worker.h"
 
 #include <errno.h>
@@ -9,19 +11,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "access_log.h"
+#include "api.h"
+#include "app.h"
 #include "clock.h"
 #include "event_loop.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "routes.h"
 #include "store.h"
+#include "wakeup.h"
 #include "xmalloc.h"
 
 #define DRAIN_POLL_MS 50
+
+/* every worker registers its metrics and listens to both targets */
+_Static_assert(CONFIG_THREADS_MAX <= METRICS_SOURCES_MAX, "a metrics slot per worker");
+_Static_assert(CONFIG_THREADS_MAX <= REDIS_TARGET_LISTENERS_MAX, "a target listener per worker");
 
 struct worker {
     struct app *app;
@@ -35,13 +44,11 @@ struct worker {
     int wake_fd;
     struct http_server *http;
     struct store *store;
+    struct api_context api; /* what the handlers get: this worker's store, the app */
     struct access_log access_log;
-    struct request *free_requests;
-    size_t requests_in_flight;
-    bool http_due;            /* MHD has work now (its socket is ready, an answer came) */
+    bool http_ready;          /* MHD's socket is ready */
     int64_t http_deadline_ms; /* MHD has timer work then (timeouts, waiting requests) */
     bool accepting;
-    int64_t last_traffic_ms; /* while draining: when the last non-probe request ended */
     int exit_status;
     atomic_bool finished;
     struct worker_metrics metrics; /* written by this worker only */
@@ -49,25 +56,30 @@ struct worker {
 
 static void on_http_ready(struct loop_watch *watch, uint32_t events)
 {
-    struct worker *w = (struct worker *)((char *)watch - offsetof(struct worker, http_watch));
+    struct worker *w = LOOP_WATCH_OWNER(watch, struct worker, http_watch);
 
     (void)events;
-    w->http_due = true;
+    w->http_ready = true;
 }
 
 static void on_wake(struct loop_watch *watch, uint32_t events)
 {
-    uint64_t count;
-
     (void)events;
-    (void)!read(watch->fd, &count, sizeof(count));
+    wakeup_drain(watch->fd);
 }
 
 struct worker *worker_new(struct app *app, int index, int listen_fd)
 {
     struct worker *w = xcalloc(1, sizeof(*w));
     const struct config *cfg = app->cfg;
-    int per_worker_limit = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
+    struct http_server_settings http = {
+        .app = app,
+        .listen_fd = listen_fd,
+        .connection_limit = (cfg->max_connections + cfg->threads - 1) / cfg->threads,
+        .handler_context = &w->api,
+        .access_log = &w->access_log,
+        .metrics = &w->metrics,
+    };
 
     w->app = app;
     w->index = index;
@@ -79,20 +91,24 @@ struct worker *worker_new(struct app *app, int index, int listen_fd)
         log_error("%s: epoll: %s", w->name, strerror(errno));
         goto fail;
     }
-    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    w->wake_fd = wakeup_open();
     if (w->wake_fd < 0 ||
         event_loop_add(&w->loop, &w->wake_watch, w->wake_fd, LOOP_READ, on_wake) != 0) {
         log_error("%s: eventfd: %s", w->name, strerror(errno));
         goto fail;
     }
-    w->http = http_server_start(w, app, listen_fd, per_worker_limit);
+    http.routes = routes_table(&http.route_count);
+    w->http = http_server_start(&http);
     if (w->http == NULL) goto fail;
     if (event_loop_add(&w->loop, &w->http_watch, http_server_fd(w->http), LOOP_READ,
                        on_http_ready) != 0) {
         log_error("%s: epoll: %s", w->name, strerror(errno));
         goto fail;
     }
+    /* last, so a worker that fails to start has registered nothing (no request runs before the
+     * thread starts, so the handlers' context is complete by then) */
     w->store = store_new(&w->loop, app, w->name);
+    w->api = (struct api_context){.app = app, .store = w->store};
     metrics_register_worker(&app->metrics, &w->metrics);
     /* a newly published address wakes the loop, so connections follow it at once */
     redis_target_add_listener(&app->target, w->wake_fd);
@@ -110,7 +126,7 @@ static int next_timeout_ms(struct worker *w, int64_t now)
     int64_t wait;
 
     w->http_deadline_ms = http >= 0 ? now + http : INT64_MAX;
-    if (w->http_due) return 0;
+    if (w->http_ready || http_server_has_answers(w->http)) return 0;
     if (w->http_deadline_ms < deadline) deadline = w->http_deadline_ms;
     if (atomic_load_explicit(&w->app->draining, memory_order_relaxed) &&
         now + DRAIN_POLL_MS < deadline)
@@ -127,20 +143,21 @@ static bool drain_step(struct worker *w, int64_t now)
     const struct config *cfg = w->app->cfg;
     int64_t started = atomic_load(&w->app->drain_started_ms);
     int64_t hard_deadline = atomic_load(&w->app->hard_deadline_ms);
-    int64_t quiet_since = w->last_traffic_ms > started ? w->last_traffic_ms : started;
+    int64_t last_traffic = http_server_last_traffic_ms(w->http);
+    int64_t quiet_since = last_traffic > started ? last_traffic : started;
 
     if (w->accepting && (now - quiet_since >= cfg->drain_quiet_ms || now >= hard_deadline)) {
         http_server_stop_accepting(w->http);
         w->accepting = false;
         log_debug("%s: no traffic for %d ms: stopped accepting", w->name, cfg->drain_quiet_ms);
     }
-    if (!w->accepting && w->requests_in_flight == 0) return true;
+    if (!w->accepting && http_server_in_flight(w->http) == 0) return true;
     if (now >= hard_deadline) {
         /* answer everything still waiting for Redis (503), send it, then go */
         store_abort(w->store);
         http_server_run(w->http);
         log_warn("%s: shutdown timeout: %zu requests were cut short", w->name,
-                 w->requests_in_flight);
+                 http_server_in_flight(w->http));
         return true;
     }
     return false;
@@ -162,8 +179,8 @@ static void *worker_main(void *arg)
         }
         now = clock_now_ms();
         store_check_timers(w->store, now);
-        if (w->http_due || now >= w->http_deadline_ms) {
-            w->http_due = false;
+        if (w->http_ready || http_server_has_answers(w->http) || now >= w->http_deadline_ms) {
+            w->http_ready = false;
             http_server_run(w->http);
         }
         store_flush(w->store);
@@ -195,9 +212,7 @@ bool worker_finished(struct worker *w)
 
 void worker_wake(struct worker *w)
 {
-    uint64_t one = 1;
-
-    (void)!write(w->wake_fd, &one, sizeof(one));
+    wakeup_signal(w->wake_fd);
 }
 
 int worker_join(struct worker *w)
@@ -212,86 +227,7 @@ void worker_free(struct worker *w)
     if (w == NULL) return;
     store_free(w->store); /* answers what still waits for Redis */
     if (w->http != NULL) http_server_free(w->http);
-    while (w->free_requests != NULL) {
-        struct request *next = w->free_requests->next_free;
-
-        free(w->free_requests);
-        w->free_requests = next;
-    }
     if (w->wake_fd >= 0) close(w->wake_fd);
     event_loop_cleanup(&w->loop);
     free(w);
-}
-
-struct store *worker_store(struct worker *w)
-{
-    return w->store;
-}
-
-struct http_server *worker_http(struct worker *w)
-{
-    return w->http;
-}
-
-struct app *worker_app(struct worker *w)
-{
-    return w->app;
-}
-
-const struct config *worker_config(const struct worker *w)
-{
-    return w->app->cfg;
-}
-
-bool worker_is_draining(const struct worker *w)
-{
-    return atomic_load_explicit(&w->app->draining, memory_order_relaxed);
-}
-
-struct request *worker_request_acquire(struct worker *w)
-{
-    struct request *req = w->free_requests;
-
-    if (req != NULL)
-        w->free_requests = req->next_free;
-    else
-        req = xmalloc(sizeof(*req));
-    request_init(req, w);
-    w->requests_in_flight++;
-    return req;
-}
-
-void worker_request_release(struct worker *w, struct request *req)
-{
-    if (!req->is_probe && worker_is_draining(w)) w->last_traffic_ms = clock_now_ms();
-    req->next_free = w->free_requests;
-    w->free_requests = req;
-    w->requests_in_flight--;
-}
-
-void worker_schedule_http(struct worker *w)
-{
-    w->http_due = true;
-}
-
-void worker_log_access(struct worker *w, const struct request *req, const char *client,
-                       unsigned status, const char *outcome)
-{
-    struct access_entry entry = {
-        .client = client,
-        .method = req->method_name,
-        .target = req->target,
-        .status = status,
-        .bytes = req->response.file_size != 0 ? req->response.file_size : req->response.body_len,
-        .duration_ns = clock_now_ns() - req->start_ns,
-        .outcome = outcome,
-    };
-
-    access_log_append(&w->access_log, &entry);
-    metrics_record_request(&w->metrics, routes_index_of(req->route), status, entry.duration_ns);
-}
-
-struct worker_metrics *worker_metrics(struct worker *w)
-{
-    return &w->metrics;
 }

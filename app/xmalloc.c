@@ -40,11 +40,6 @@ void *xrealloc(void *ptr, size_t size)
     return p;
 }
 
-char *xstrdup(const char *s)
-{
-    return xstrndup(s, strlen(s));
-}
-
 char *xstrndup(const char *s, size_t n)
 {
     size_t len = strnlen(s, n);

@@ -9,7 +9,6 @@
 void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
-char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
 #endif

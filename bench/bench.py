@@ -27,14 +27,11 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402 (after the path): free ports, waiting, HTTP and Redis requests
+
 BINARY = os.environ.get("REDISAPP_BIN", os.path.join(ROOT, "build", "redisapp"))
 children = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(argv, **kw):
@@ -55,28 +52,22 @@ def stop_all():
 
 
 def wait_port(port, what):
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"bench: {what} did not start on port {port}")
+    """Waits until something accepts connections on the port."""
+    def accepts():
+        with socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+    try:
+        harness.wait_until(accepts, 10, what=f"{what} on port {port}")
+    except AssertionError as err:
+        sys.exit(f"bench: {err}")
 
 
 def http_status(port, path):
+    """The status of a GET, 0 when there is no answer."""
     try:
-        with socket.create_connection(("127.0.0.1", port), 2) as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-            return int(s.recv(64).split(b" ")[1])
-    except (OSError, IndexError, ValueError):
+        return harness.request(port, path, timeout=2).status
+    except (OSError, ValueError):
         return 0
-
-
-def redis_cli(port, *args):
-    out = subprocess.run(["redis-cli", "-p", str(port), *map(str, args)], capture_output=True,
-                         text=True, check=True)
-    return out.stdout.strip()
 
 
 def parse_latency(text):
@@ -214,7 +205,7 @@ def parse_variants(specs):
 
 def start_redis(work, name, extra=()):
     """A redis-server without persistence in its own folder; returns its port."""
-    port = free_port()
+    port = harness.free_port()
     folder = os.path.join(work, name)
     os.makedirs(folder)
     start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -233,7 +224,7 @@ def is_durable(extra):
 
 
 def run(args, connections, endpoints, work):
-    nginx_port = free_port()
+    nginx_port = harness.free_port()
     # a plain redis-server for the direct-mode rows and redis-benchmark; a master with one
     # replica for the durable rows (WAIT for one replica), so that the direct rows' INCRs are
     # not replicated on the same two cores
@@ -242,7 +233,7 @@ def run(args, connections, endpoints, work):
     replica_port = start_redis(work, "durable-replica", ["--replicaof", "127.0.0.1",
                                                          str(durable_port)])
     for _ in range(100):
-        if "master_link_status:up" in redis_cli(replica_port, "INFO", "replication"):
+        if "master_link_status:up" in harness.redis_call(replica_port, "INFO", "replication"):
             break
         time.sleep(0.1)
     nginx_conf = os.path.join(work, "nginx.conf")
@@ -267,7 +258,7 @@ http {{
     if not args.variant and not args.no_durable:
         variants.append(("redisapp --min-replicas-ack 1", BINARY, ["--min-replicas-ack", "1"]))
     for label, binary, extra in variants:
-        port = free_port()
+        port = harness.free_port()
         redis = durable_port if is_durable(extra) else redis_port
         paths = ["/"] if is_durable(extra) and not args.variant else endpoints
         apps.append((label, start_app(binary, port, redis, extra), port, paths, redis))
@@ -286,10 +277,10 @@ http {{
             record("redis-benchmark INCR", run_redis_benchmark(redis_port, c, args.duration))
             for label, _, port, paths, redis in apps:
                 for path in paths:
-                    before = int(redis_cli(redis, "GET", "count") or 0)
+                    before = int(harness.redis_call(redis, "GET", "count") or 0)
                     result = run_wrk(f"http://127.0.0.1:{port}{path}", c, args.duration)
                     time.sleep(0.2)  # let answers to requests wrk dropped at its end arrive
-                    after = int(redis_cli(redis, "GET", "count") or 0)
+                    after = int(harness.redis_call(redis, "GET", "count") or 0)
                     ok = result["total"] - result["non2xx"]
                     name = f"{label} GET {path}"
                     if path == "/":

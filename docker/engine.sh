@@ -36,19 +36,8 @@ as_root() {
 }
 
 install_packages() {
-    missing=""
-    for package in $PACKAGES; do
-        if ! dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q "install ok installed"
-        then
-            missing="$missing $package"
-        fi
-    done
-    [ -z "$missing" ] && return 0
-    say "installing:$missing"
-    as_root apt-get update -qq
-    # RUNLEVEL=1: the packages must not start their services; we start dockerd ourselves
-    as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq \
-        --no-install-recommends $missing >/dev/null
+    # the project's one install loop
+    sh "$(dirname "$0")/../tests/deps.sh" packages $PACKAGES
 }
 
 daemon_answers() {
@@ -56,9 +45,10 @@ daemon_answers() {
 }
 
 # Docker bridges default to MTU 1500; builds download packages over the default bridge, so
-# match a smaller MTU of the host's route to the outside world.
+# match a smaller MTU of the host's route to the outside world. Read from /proc, since a
+# minimal Debian (a fresh container) has no `ip`.
 host_mtu() {
-    dev=$(ip route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)
+    dev=$(awk '$2 == "00000000" { print $1; exit }' /proc/net/route 2>/dev/null)
     [ -n "$dev" ] && cat "/sys/class/net/$dev/mtu" 2>/dev/null || true
 }
 
@@ -79,12 +69,12 @@ start_daemon() {
         echo $! >"$pidfile"
         say "started dockerd (pid $!, log $log)"
     fi
-    i=0
+    # a first start in a busy container can take tens of seconds
+    deadline=$(($(date +%s) + 120))
     until daemon_answers; do
-        i=$((i + 1))
-        if [ $i -gt 300 ]; then
+        if [ "$(date +%s)" -gt "$deadline" ]; then
             tail -n 20 "$log" >&2 || true
-            die "dockerd does not answer after 30 s"
+            die "dockerd does not answer after 120 s"
         fi
         sleep 0.1
     done
@@ -169,10 +159,10 @@ stop() {
     # only the daemon we started: the PID must still belong to a dockerd
     if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
         kill -TERM "$pid"
-        i=0
+        deadline=$(($(date +%s) + 90))
         while kill -0 "$pid" 2>/dev/null; do
-            i=$((i + 1))
-            [ $i -gt 300 ] && die "dockerd (pid $pid) still runs 30 s after SIGTERM"
+            [ "$(date +%s)" -gt "$deadline" ] &&
+                die "dockerd (pid $pid) still runs 90 s after SIGTERM"
             sleep 0.1
         done
         say "stopped dockerd (pid $pid)"

@@ -1,10 +1,43 @@
 #!/bin/sh
-# Installs every Debian package the build, the tests and the benchmark need, when missing.
-# Called by `make deps` and `make test`. Needs root (or sudo) only when something is missing.
+# Installs the Debian packages one use of this checkout needs, when they are missing. Needs root
+# (or sudo) only when something is missing. The one install loop of the project:
+#
+#   tests/deps.sh run             building and `make run`: the compiler, pkg-config, the three
+#                                 -dev packages and Redis (`make run`)
+#   tests/deps.sh test            everything `make test` and `make fuzz` use: the above, Sentinel,
+#                                 HAProxy, Debian's chromium with its driver and Selenium, clang
+#                                 with its sanitizer runtimes (`make deps`, `make test`)
+#   tests/deps.sh bench           what `make bench` runs beside the server: nginx, wrk
+#   tests/deps.sh packages P...   exactly these packages (docker/engine.sh: Docker, debootstrap)
+#
+# The Docker engine for the compose test comes from docker/engine.sh, which installs it itself.
 set -eu
 
-PACKAGES="gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
-redis-server redis-sentinel redis-tools haproxy nginx-light wrk python3 python3-yaml procps chromium"
+RUN="gcc libc6-dev make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev
+redis-server redis-tools"
+# python3-h11: the HTTP framing tests check answers with an independent HTTP/1.1 parser;
+# nftables, iproute2: the partition tests' network namespaces; docker-compose (1.29) is also
+# where `make check` finds the compose-spec schema it validates compose.yaml with (and
+# python3-jsonschema, python3-yaml, which it depends on); prometheus brings promtool, which
+# checks the monitoring profile's config and alert rules; python3-yaml: docker/swarm/stack.py
+# reads compose.yaml and writes the Swarm stack file
+TEST="$RUN python3 procps redis-sentinel haproxy chromium chromium-driver python3-selenium
+python3-h11 clang libclang-rt-dev nftables iproute2 docker-compose prometheus python3-yaml"
+BENCH="$RUN python3 procps nginx-light wrk"
+
+case "${1:-}" in
+run) PACKAGES=$RUN ;;
+test) PACKAGES=$TEST ;;
+bench) PACKAGES=$BENCH ;;
+packages)
+    shift
+    PACKAGES="$*"
+    ;;
+*)
+    echo "usage: $0 run | test | bench | packages PACKAGE..." >&2
+    exit 2
+    ;;
+esac
 
 missing=""
 for package in $PACKAGES; do
@@ -15,14 +48,9 @@ for package in $PACKAGES; do
         missing="$missing $package"
     fi
 done
-# The browser test (tests/browser/) drives chromium with node >= 20; any installed node and npm
-# do (the machines have node 20 and npm 11). The packages only fill in when one is missing (plain
-# bookworm's nodejs is 18, which tests/browser/run.sh turns down with a clear message).
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
-echo "deps: installing:$missing"
+echo "deps: installing:$missing" >&2
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
     if ! command -v sudo >/dev/null 2>&1; then
@@ -32,7 +60,7 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=sudo
 fi
 $SUDO apt-get update -qq
-# policy-rc.d-style guard: packages must not start their services (tests start their own)
-DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends \
-    $missing >/dev/null
-echo "deps: done"
+# RUNLEVEL=1: the packages must not start their services (the tests start their own)
+$SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq \
+    --no-install-recommends $missing >/dev/null
+echo "deps: done" >&2

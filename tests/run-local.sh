@@ -24,8 +24,8 @@ if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     i=0
     until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
         i=$((i + 1))
-        if [ $i -gt 100 ]; then
-            echo "run: redis-server did not start; see build/redis-run.log" >&2
+        if [ $i -gt 600 ]; then # 30 s: a busy machine may take seconds, a healthy one never that
+            echo "run: redis-server did not answer within 30 s; see build/redis-run.log" >&2
             exit 1
         fi
         sleep 0.05

@@ -1,22 +1,33 @@
 #!/usr/bin/python3
-"""The compose stack (compose.yaml) in a real Docker engine, proven through HAProxy.
+"""The compose stack (compose.yaml) in a real Docker engine, proven through HAProxy, under
+compose v2 and under docker-compose 1.29, one after the other.
 
-Makes sure an engine runs (docker/engine.sh: packages, dockerd, the debootstrap base image),
-then, with a unique project name, free ports and random passwords: `up --build`; every
-container healthy; the counter increments; /query/ answers come from 2 instances; the stats
-page and /metrics need credentials; an HAProxy reload loses no request; `--scale app=3` brings a third instance into rotation;
-pausing the master fails over with only 200s and prompt 503s and values that never go
-backwards, and the old master rejoins as a replica; restarting the demoted node keeps it a
-replica; restarting the current master loses no data; scaling down and stopping app
-instances under steady clients loses no request. Prints the timings and image sizes.
+Makes sure an engine runs (docker/engine.sh: packages, dockerd, the debootstrap base image) and
+compose v2 is there (docker/compose-v2.sh: trixie's plugin under build/), checks compose.yaml
+without the engine (check_compose_file.py), then for each compose version, with a unique
+project name, free ports and a random password for every Redis user, the monitoring profile
+on: `up --build`; every container healthy; the counter increments; from inside an app
+container, with the app's own credentials, everything but the app's job is refused (NOPERM) on
+the data nodes and the Sentinels, and the `default` user takes no password; /query/ answers
+come from 2 instances; the stats page and HAProxy's /metrics need credentials; an HAProxy
+reload loses no request; `--scale app=3` brings a third instance into rotation; Prometheus
+scrapes every app instance (also the one scaled in), HAProxy and every Redis node, and counts
+the pings; pausing the master fails over with only 200s and prompt 503s and values that never
+go backwards, the old master rejoins as a replica, and Prometheus saw the failover and fired
+FailoverFollowed; restarting the demoted node keeps it a replica; restarting the current master
+loses no data; scaling down and stopping app instances under steady clients loses no request;
+with two instances again, cutting the master's container off the network for 10 s loses no
+acknowledged value; all data nodes still have the same users and no service was refused
+anything (ACL LOG). Prints the timings per version and the image sizes.
 
 Always tears down (`down -v --remove-orphans`, dangling build images) and stops only what it
 started: the dockerd, when docker/engine.sh started one for it.
 
 Run: `make test-compose` (or /usr/bin/python3 tests/compose/test_compose.py) as root.
-Environment: COMPOSE (the compose command, e.g. "docker compose"; default docker-compose when
-installed), COMPOSE_TEST_CLIENTS (steady clients, default 4), REDISAPP_TAG (the images' tag,
-default latest).
+Environment: COMPOSE_VERSIONS (default "v2 v1": the versions to run, in order), COMPOSE (one
+compose command to run instead, e.g. "docker-compose"), COMPOSE_TEST_CLIENTS (steady clients,
+default 4), COMPOSE_TEST_PROJECT (the projects' name prefix, default redisapptest),
+REDISAPP_TAG (the images' tag, default latest).
 """
 import base64
 import http.client
@@ -26,23 +37,33 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
+COMPOSE_V2 = os.path.join(ROOT, "docker", "compose-v2.sh")
+CHECK_FILE = os.path.join(ROOT, "tests", "compose", "check_compose_file.py")
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402 (after the path): free ports and waiting, shared with the other tests
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 # REDISAPP_TAG: the images' tag (compose.yaml), so checkouts tested side by side on one engine
 # never run each other's images
 TAG = os.environ.get("REDISAPP_TAG", "latest")
-IMAGES = [f"redisapp/{name}:{TAG}" for name in ("app", "redis", "haproxy")]
+IMAGES = [f"redisapp/{name}:{TAG}" for name in ("app", "redis", "haproxy", "monitoring")]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "debian:bookworm-slim")
 MASTER_NAME = "mymaster"
 CLIENTS = int(os.environ.get("COMPOSE_TEST_CLIENTS", "4"))
+# `up -d` + these + app=N app scales the app alone, as README says: without --no-deps both
+# compose versions wait for every dependency to be healthy (and fail when one is not, as a
+# replica is during a failover); without --no-recreate, v2 recreates the running instances
+SCALE_APP = ["--no-deps", "--no-recreate", "--scale"]
+# the compose projects' names start with this (then pid, version, random)
+PROJECT_PREFIX = os.environ.get("COMPOSE_TEST_PROJECT", "redisapptest")
 # a 503 must come at once or within the app's Redis deadline (1 s), plus HAProxy's retries
 PROMPT_S = 3.0
 PACE_S = 0.005  # pause between one client's requests
@@ -63,26 +84,17 @@ def check(condition, message):
 
 
 def wait_until(predicate, timeout, what, interval=0.2):
-    """Polls predicate() until it returns a true value, which is returned."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (OSError, subprocess.SubprocessError, ValueError) as err:
-            last_error = err
-        if time.monotonic() > deadline:
-            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what}"
-                              + (f" (last error: {last_error})" if last_error else ""))
-        time.sleep(interval)
+    """harness.wait_until, failing with TestFailure. A command that fails on the way (a
+    redis-cli whose connection Sentinel's CLIENT KILL reset during a failover, say) is tried
+    again at the next poll; the last such failure is named if time runs out."""
+    try:
+        return harness.wait_until(predicate, timeout, interval, what, retry=(
+            OSError, subprocess.SubprocessError, ValueError, TestFailure))
+    except AssertionError as err:
+        raise TestFailure(str(err)) from None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = harness.free_port
 
 
 def run(argv, timeout=120, check_rc=True, env=None, log=None, new_session=False,
@@ -103,16 +115,40 @@ def run(argv, timeout=120, check_rc=True, env=None, log=None, new_session=False,
     return result.stdout
 
 
-def docker(*args, timeout=60, check_rc=True):
+def docker(*args, timeout=120, check_rc=True):
     return run([DOCKER, *args], timeout=timeout, check_rc=check_rc).strip()
 
 
-def compose_command():
+class Compose:
+    """One compose implementation: its command, and the environment it needs."""
+
+    def __init__(self, label, argv, env=None):
+        self.label = label
+        self.argv = argv
+        self.env = env or {}
+
+    def version(self):
+        out = run([*self.argv, "version"], env=dict(os.environ, **self.env), timeout=60,
+                  stderr_to_stdout=True)
+        return out.strip().splitlines()[0]
+
+
+def compose_versions():
+    """The compose implementations to test, in order: COMPOSE (one command) or COMPOSE_VERSIONS
+    (v2: trixie's plugin under build/, fetched when missing; v1: docker-compose 1.29)."""
     if os.environ.get("COMPOSE"):
-        return shlex.split(os.environ["COMPOSE"])
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return [DOCKER, "compose"]
+        return [Compose("custom", shlex.split(os.environ["COMPOSE"]))]
+    versions = []
+    for name in os.environ.get("COMPOSE_VERSIONS", "v2 v1").split():
+        if name == "v2":
+            config = run(["sh", COMPOSE_V2, "ensure"], timeout=300).strip()
+            versions.append(Compose("v2", [DOCKER, "compose"], {"DOCKER_CONFIG": config}))
+        elif name == "v1":
+            check(shutil.which("docker-compose"), "docker-compose (1.29) is not installed")
+            versions.append(Compose("v1", ["docker-compose"]))
+        else:
+            raise TestFailure(f"COMPOSE_VERSIONS: unknown version '{name}' (v2, v1)")
+    return versions
 
 
 # --- HTTP clients ---------------------------------------------------------------------------
@@ -223,6 +259,16 @@ class SteadyClients:
         with self.lock:
             return sorted(self.records, key=lambda r: r[1])
 
+    def wait_answers(self, since, what, count=10):
+        """Waits until every client got `count` 200s for requests sent at or after `since` (a
+        time.monotonic() value): the traffic flows. Returns the moment it did."""
+        def each_got():
+            records = self.snapshot()
+            return all(sum(1 for r in records if r[0] == i and r[3] == 200 and r[1] >= since)
+                       >= count for i in range(self.count))
+        wait_until(each_got, 60, f"{count} answers to each client {what}", interval=0.05)
+        return time.monotonic()
+
     def first_200_after(self, t):
         return next((r for r in self.snapshot() if r[3] == 200 and r[1] >= t), None)
 
@@ -274,34 +320,43 @@ def summary(records):
 
 # --- the stack ------------------------------------------------------------------------------
 
+# every Redis user's password variable (compose.yaml), with the user it belongs to
+PASSWORD_VARIABLES = ["REDIS_ADMIN_PASSWORD", "REDIS_APP_PASSWORD", "REDIS_REPLICATION_PASSWORD",
+                      "REDIS_SENTINEL_USER_PASSWORD", "HEALTH_PASSWORD", "SENTINEL_ADMIN_PASSWORD",
+                      "SENTINEL_APP_PASSWORD", "SENTINEL_PEER_PASSWORD",
+                      "REDIS_EXPORTER_PASSWORD"]
+
+
 class Stack:
-    def __init__(self, workdir):
-        self.project = f"redisapptest{os.getpid()}{secrets.token_hex(2)}"
+    def __init__(self, workdir, compose):
+        self.project = f"{PROJECT_PREFIX}{os.getpid()}{compose.label}{secrets.token_hex(2)}"
         self.http_port = free_port()
         self.stats_port = free_port()
         while self.stats_port == self.http_port:
             self.stats_port = free_port()
-        self.redis_password = "r-" + secrets.token_hex(8)
-        self.sentinel_password = "s-" + secrets.token_hex(8)
+        self.prometheus_port = free_port()
+        while self.prometheus_port in (self.http_port, self.stats_port):
+            self.prometheus_port = free_port()
+        self.passwords = {name: "p-" + secrets.token_hex(8) for name in PASSWORD_VARIABLES}
         self.stats_password = "h-" + secrets.token_hex(8)
         self.env = dict(os.environ, HTTP_PORT=str(self.http_port),
-                        STATS_PORT=str(self.stats_port), REDIS_PASSWORD=self.redis_password,
-                        SENTINEL_PASSWORD=self.sentinel_password, STATS_USER="admin",
-                        STATS_PASSWORD=self.stats_password)
+                        STATS_PORT=str(self.stats_port),
+                        PROMETHEUS_PORT=str(self.prometheus_port), STATS_USER="admin",
+                        STATS_PASSWORD=self.stats_password, **self.passwords, **compose.env)
         self.env.pop("COMPOSE_PROJECT_NAME", None)
-        self.compose_cmd = compose_command()
-        self.log = open(os.path.join(workdir, "compose.log"), "w")
+        self.compose_cmd = compose.argv
+        self.log = open(os.path.join(workdir, f"compose-{compose.label}.log"), "w")
         self.log_path = self.log.name
 
     def compose(self, *args, timeout=600, check_rc=True, new_session=False):
         argv = [*self.compose_cmd, "-p", self.project, "-f", os.path.join(ROOT, "compose.yaml"),
-                *args]
+                "--profile", "monitoring", *args]
         return run(argv, timeout=timeout, env=self.env, log=self.log, check_rc=check_rc,
                    new_session=new_session)
 
     def containers(self, service):
         argv = [*self.compose_cmd, "-p", self.project, "-f", os.path.join(ROOT, "compose.yaml"),
-                "ps", "-q", service]
+                "--profile", "monitoring", "ps", "-q", service]
         out = run(argv, env=self.env, timeout=60)
         return [line for line in out.split() if line]
 
@@ -317,6 +372,17 @@ class Stack:
                 cid, '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}').split())
         return sorted(names)
 
+    def prometheus(self, query):
+        """The result vector of an instant query to the monitoring profile's Prometheus."""
+        status, body, _ = get(self.prometheus_port,
+                              "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+        check(status == 200, f"Prometheus answered {status} to {query}: {body[:200]}")
+        return json.loads(body)["data"]["result"]
+
+    def prometheus_sum(self, query):
+        result = self.prometheus(f"sum({query})")
+        return float(result[0]["value"][1]) if result else None
+
     def inspect(self, cid, fmt):
         return docker("inspect", "-f", fmt, cid)
 
@@ -326,11 +392,13 @@ class Stack:
     def health(self, cid):
         return self.inspect(cid, "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}")
 
-    def redis_cli(self, cid, *args, sentinel=False, timeout=10):
-        password = self.sentinel_password if sentinel else self.redis_password
+    def redis_cli(self, cid, *args, sentinel=False, timeout=60):
+        """redis-cli in the container, as the operator (`admin`)."""
+        password = self.passwords["SENTINEL_ADMIN_PASSWORD" if sentinel else
+                                  "REDIS_ADMIN_PASSWORD"]
         port = "26379" if sentinel else "6379"
-        return docker("exec", "-e", f"REDISCLI_AUTH={password}", cid, "redis-cli", "-p", port,
-                      *args, timeout=timeout)
+        return docker("exec", "-e", f"REDISCLI_AUTH={password}", cid, "redis-cli", "--user",
+                      "admin", "-p", port, *args, timeout=timeout)
 
     def info(self, cid, section="replication"):
         out = self.redis_cli(cid, "INFO", section)
@@ -342,7 +410,7 @@ class Stack:
         for cid in self.containers("sentinel"):
             try:
                 out = self.redis_cli(cid, "SENTINEL", "get-master-addr-by-name", MASTER_NAME,
-                                     sentinel=True, timeout=5).split()
+                                     sentinel=True, timeout=30).split()
             except (TestFailure, subprocess.TimeoutExpired):
                 continue
             if len(out) == 2:
@@ -395,9 +463,11 @@ def step_up(stack, timings):
 def step_layout(stack):
     """The services, their health, what is published and where, names and Sentinels."""
     counts = {s: len(stack.containers(s)) for s in
-              ("redis-master", "redis-replica", "sentinel", "app", "haproxy")}
+              ("redis-master", "redis-replica", "sentinel", "app", "haproxy", "prometheus",
+               "redis-exporter")}
     check(counts == {"redis-master": 1, "redis-replica": 2, "sentinel": 3, "app": 2,
-                     "haproxy": 1}, f"containers per service: {counts}")
+                     "haproxy": 1, "prometheus": 1, "redis-exporter": 1},
+          f"containers per service: {counts}")
     for cid in stack.all_containers():
         ports = json.loads(stack.inspect(cid, "{{json .HostConfig.PortBindings}}") or "null")
         service = stack.inspect(cid, '{{index .Config.Labels "com.docker.compose.service"}}')
@@ -406,6 +476,10 @@ def step_layout(stack):
             check(bound == {"8080/tcp": [("127.0.0.1", str(stack.http_port))],
                             "8404/tcp": [("127.0.0.1", str(stack.stats_port))]},
                   f"haproxy publishes {bound}")
+        elif service == "prometheus":
+            bound = {p: [(b["HostIp"], b["HostPort"]) for b in v] for p, v in ports.items()}
+            check(bound == {"9090/tcp": [("127.0.0.1", str(stack.prometheus_port))]},
+                  f"prometheus publishes {bound}")
         else:
             check(not ports, f"{service} publishes ports: {ports}")
     master = stack.containers("redis-master")[0]
@@ -423,10 +497,14 @@ def step_layout(stack):
         check(state.get("num-other-sentinels") == "2" and state.get("quorum") == "2",
               f"sentinel {cid[:12]}: {state}")
         myids.add(stack.redis_cli(cid, "SENTINEL", "myid", sentinel=True))
+        # the entrypoint sets this at start (SENTINEL DEBUG is not a config line): wait for it
+        wait_until(lambda: (lambda d: d.get("INFO-PERIOD") == "1000")(dict(zip(
+            *[iter(stack.redis_cli(cid, "SENTINEL", "DEBUG", sentinel=True).split())] * 2))),
+            30, f"sentinel {cid[:12]}: INFO every 1000 ms (SENTINEL_INFO_PERIOD_MS)")
     check(len(myids) == 3, f"the Sentinels share an id: {myids}")
     check(stack.master_name() == "redis-master", "Sentinel does not name redis-master")
     say("layout: 1 master + 2 replicas (announcing their hostnames), 3 Sentinels with their own "
-        "ids, 2 apps, HAProxy the only one publishing, on 127.0.0.1")
+        "ids, 2 apps, HAProxy and Prometheus the only ones publishing, on 127.0.0.1")
 
 
 def step_counter(stack):
@@ -437,6 +515,167 @@ def step_counter(stack):
         values.append(int(body))
     check(all(b == a + 1 for a, b in zip(values, values[1:])), f"counter went {values}")
     say(f"counter increments: {values}")
+
+
+# --- least privilege: what the app's credentials can do, tried from inside an app container ---
+
+# A RESP client in bash (the app image has bash and no redis-cli): `try HOST PORT USER PASSWORD
+# COMMAND...` opens a connection, sends AUTH (USER may be empty: AUTH PASSWORD), then the
+# command, and prints the two replies' first lines, tab-separated. The credentials are the
+# container's own, from its environment (or the *_FILE it names).
+PROBE_PRELUDE = r"""
+set -u
+user=${REDIS_USERNAME:-}
+pass=${REDIS_PASSWORD:-$(head -n 1 "${REDIS_PASSWORD_FILE:-/dev/null}")}
+suser=${REDIS_SENTINEL_USERNAME:-}
+spass=${REDIS_SENTINEL_PASSWORD:-$(head -n 1 "${REDIS_SENTINEL_PASSWORD_FILE:-/dev/null}")}
+send() {
+    local a
+    printf '*%d\r\n' $#
+    for a in "$@"; do printf '$%d\r\n%s\r\n' "${#a}" "$a"; done
+}
+reply() {
+    local line data
+    IFS= read -r -t 5 line <&3 || { echo "(no reply)"; return; }
+    line=${line%$'\r'}
+    case $line in
+    '$-1') echo "(nil)" ;;
+    '$'*) IFS= read -r -t 5 data <&3; echo "${data%$'\r'}" ;;
+    *) echo "$line" ;;
+    esac
+}
+try() {
+    local host=$1 port=$2 u=$3 p=$4 auth out
+    shift 4
+    if ! exec 3<>"/dev/tcp/$host/$port"; then echo "(cannot connect)"; return; fi
+    if [ -n "$u" ]; then send AUTH "$u" "$p" >&3; else send AUTH "$p" >&3; fi
+    auth=$(reply)
+    send "$@" >&3
+    out=$(reply)
+    exec 3<&-
+    printf '%s\t%s\n' "$auth" "$out"
+}
+"""
+DEBUG_NOT_ALLOWED = "ERR DEBUG command not allowed"  # enable-debug-command no: before any ACL
+# (where, command, expected): where is the service name and port seen from the app container;
+# expected is "ok" (no error), "NOPERM", or the start of the error expected
+APP_PROBES = [
+    (("redis-master", 6379), ("GET", "count"), "ok"),
+    (("redis-master", 6379), ("FLUSHALL",), "NOPERM"),
+    (("redis-master", 6379), ("CONFIG", "SET", "maxmemory", "1"), "NOPERM"),
+    (("redis-master", 6379), ("KEYS", "*"), "NOPERM"),
+    (("redis-master", 6379), ("DEBUG", "SLEEP", "0"), DEBUG_NOT_ALLOWED),
+    (("redis-master", 6379), ("SHUTDOWN", "NOSAVE"), "NOPERM"),
+    (("redis-master", 6379), ("REPLICAOF", "NO", "ONE"), "NOPERM"),
+    (("redis-master", 6379), ("ACL", "LIST"), "NOPERM"),
+    (("redis-master", 6379), ("SET", "not-the-apps", "1"), "NOPERM"),
+    (("redis-master", 6379), ("GET", "not-the-apps"), "NOPERM"),
+    (("redis-master", 6379), ("DEL", "count"), "NOPERM"),
+    (("redis-master", 6379), ("EXPIRE", "count", "1"), "NOPERM"),
+    (("redis-master", 6379), ("CLIENT", "KILL", "TYPE", "normal"), "NOPERM"),
+    (("redis-master", 6379), ("MONITOR",), "NOPERM"),
+    (("redis-master", 6379), ("EVAL", "return redis.call('FLUSHALL')", "0"),
+     "ERR The user executing the script can't run this command"),
+    (("redis-replica", 6379), ("REPLICAOF", "NO", "ONE"), "NOPERM"),
+    (("redis-replica", 6379), ("SHUTDOWN", "NOSAVE"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"), "ok"),
+    (("sentinel", 26379), ("SENTINEL", "FAILOVER", "mymaster"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "SET", "mymaster", "quorum", "1"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "REMOVE", "mymaster"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "MONITOR", "x", "127.0.0.1", "1", "1"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "RESET", "*"), "NOPERM"),
+    (("sentinel", 26379), ("SENTINEL", "CONFIG", "SET", "resolve-hostnames", "no"), "NOPERM"),
+    (("sentinel", 26379), ("SHUTDOWN",), "NOPERM"),
+    (("sentinel", 26379), ("ACL", "LIST"), "NOPERM"),
+]
+
+
+def probe_from_app(stack, cid, probes):
+    """Runs `try` lines in the app container; returns the (auth reply, reply) of each."""
+    lines = [PROBE_PRELUDE]
+    for (host, port), command, credentials in probes:
+        lines.append(f"try {host} {port} {credentials} "
+                     + " ".join(shlex.quote(a) for a in command))
+    result = subprocess.run([DOCKER, "exec", "-i", cid, "bash", "-s"], input="\n".join(lines),
+                            text=True, capture_output=True, timeout=120)
+    check(result.returncode == 0, f"probe in {cid[:12]} exited {result.returncode}: "
+                                  f"{result.stderr.strip()[-500:]}")
+    out = [line.split("\t", 1) for line in result.stdout.splitlines()]
+    check(len(out) == len(probes) and all(len(o) == 2 for o in out),
+          f"probe output: {result.stdout!r} {result.stderr!r}")
+    return out
+
+
+def step_acl(stack):
+    """The app's credentials, taken from inside an app container, do the app's job only."""
+    app = stack.containers("app")[0]
+    env = docker("exec", app, "env").splitlines()
+    held = {name for name, value in stack.passwords.items()
+            if any(line.split("=", 1)[1:] == [value] for line in env)}
+    check(held == {"REDIS_APP_PASSWORD", "SENTINEL_APP_PASSWORD"},
+          f"the app container holds the passwords of {sorted(held)}")
+    probes = [(where, command, '"$user" "$pass"' if where[1] == 6379 else '"$suser" "$spass"')
+              for where, command, _ in APP_PROBES]
+    # the `default` user takes no password: not the app's, given alone or with the name
+    probes += [(("redis-master", 6379), ("PING",), '"" "$pass"'),
+               (("redis-master", 6379), ("PING",), 'default "$pass"'),
+               (("sentinel", 26379), ("PING",), '"" "$spass"')]
+    answers = probe_from_app(stack, app, probes)
+    problems, table = [], []
+    for (where, command, expected), (auth, reply) in zip(APP_PROBES, answers):
+        good = auth == "+OK" and (
+            not reply.startswith("-") if expected == "ok" else reply[1:].startswith(expected))
+        table.append(f"{where[0]}:{where[1]} {' '.join(command)} -> {reply[:60]}")
+        if not good:
+            problems.append(f"{where[0]} {' '.join(command)}: auth {auth!r}, reply {reply!r}")
+    for auth, _ in answers[len(APP_PROBES):]:
+        if not auth.startswith("-WRONGPASS"):
+            problems.append(f"the default user answered {auth!r} to the app's password")
+    check(not problems, "with the app's credentials:\n  " + "\n  ".join(problems))
+    nodes, sentinels = data_nodes(stack), stack.containers("sentinel")
+    master = nodes[0]
+    # DEBUG is refused before the ACL is asked (enable-debug-command no); the ACL refuses it too
+    dryrun = stack.redis_cli(master, "ACL", "DRYRUN", "app", "DEBUG", "SLEEP", "0")
+    check("no permissions to run the 'debug' command" in dryrun, f"ACL DRYRUN: {dryrun}")
+    check(stack.redis_cli(master, "GET", "count").isdigit(), "the counter is gone")
+    # the users file on a volume holds hashes, never a password
+    for cid in (master, sentinels[0]):
+        users = docker("exec", cid, "cat", "/data/users.acl")
+        check(not any(p in users for p in stack.passwords.values()),
+              f"{cid[:12]}: /data/users.acl holds a password")
+    # from here on, a refusal in ACL LOG is a service's (step_acl_after)
+    for cid in nodes:
+        stack.redis_cli(cid, "ACL", "LOG", "RESET")
+    for cid in sentinels:
+        stack.redis_cli(cid, "ACL", "LOG", "RESET", sentinel=True)
+    say(f"least privilege: from inside an app container, with its own credentials, "
+        f"{len(APP_PROBES) - 2} commands refused on master, replica and Sentinel "
+        f"(NOPERM; DEBUG before the ACL too), GET count and SENTINEL get-master-addr-by-name "
+        f"allowed; `default` takes no password; users.acl holds hashes only")
+    if os.environ.get("COMPOSE_TEST_VERBOSE"):
+        print("\n".join(table), flush=True)
+
+
+def data_nodes(stack):
+    """redis-master first, then the replicas."""
+    return stack.containers("redis-master") + stack.containers("redis-replica")
+
+
+def step_acl_after(stack):
+    """After failovers and restarts: every data node has the same users (a promoted replica
+    and a demoted master kept theirs), and no service was refused anything (ACL LOG empty)."""
+    nodes = data_nodes(stack)
+    users = {cid: stack.redis_cli(cid, "ACL", "USERS").split() for cid in nodes}
+    check(all(sorted(u) == ["admin", "app", "default", "exporter", "health", "replication",
+                            "sentinel"]
+              for u in users.values()), f"users per data node: {users}")
+    logs = {cid: stack.redis_cli(cid, "ACL", "LOG") for cid in nodes}
+    logs.update({cid: stack.redis_cli(cid, "ACL", "LOG", sentinel=True)
+                 for cid in stack.containers("sentinel")})
+    refused = {cid[:12]: log[:300] for cid, log in logs.items() if log.strip()}
+    check(not refused, f"ACL LOG entries (a service was refused something): {refused}")
+    say("after failover and restarts: the same 7 users on every data node; ACL LOG empty on "
+        "every node and Sentinel (no service was refused anything)")
 
 
 def query_instances(port, tries):
@@ -475,10 +714,39 @@ def step_stats(stack):
     check(status == 200 and "haproxy_backend_active_servers" in body,
           f"/metrics answered {status}")
     check(get(stack.http_port, "/stats")[0] == 404, "the stats page is on the public port")
-    check(get(stack.http_port, "/metrics")[0] == 404,
-          "the instances' /metrics is reachable on the public port")
-    say("stats page and /metrics: 401 without or with wrong credentials, 200 with; "
-        "not on the public port")
+    # the page's charts read the instances' own /metrics through the public port
+    status, body, response = get(stack.http_port, "/metrics")
+    check(status == 200 and "redisapp_http_requests_total" in body
+          and response.getheader("X-Instance"),
+          f"the public /metrics answered {status} from {response.getheader('X-Instance')}")
+    off = haproxy_with(stack, PUBLIC_METRICS="off")
+    try:
+        # the same image with PUBLIC_METRICS=off: it reaches the instances, but not /metrics
+        wait_until(lambda: docker("exec", off, "sh", "-c", "http-probe /healthz 8080 && echo up",
+                                  check_rc=False) == "up",
+                   30, "the PUBLIC_METRICS=off HAProxy to find an app instance")
+        answer = docker("exec", off, "bash", "-c",
+                        "exec 3<>/dev/tcp/127.0.0.1/8080; printf 'GET /metrics HTTP/1.1\\r\\n"
+                        "Host: x\\r\\nConnection: close\\r\\n\\r\\n' >&3; head -n 1 <&3")
+        check(answer.split()[1:2] == ["404"], f"with PUBLIC_METRICS=off /metrics: {answer!r}")
+    finally:
+        docker("rm", "-f", off, check_rc=False)
+    say("stats page and HAProxy's /metrics: 401 without or with wrong credentials, 200 with, "
+        "not on the public port; the instances' /metrics is public (404 with PUBLIC_METRICS=off)")
+
+
+def haproxy_with(stack, **env):
+    """A second HAProxy container of the stack's image on the stack's network, with `env` added;
+    its id. The caller removes it."""
+    main = stack.containers("haproxy")[0]
+    network = stack.inspect(main, "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}"
+                                  "{{end}}")
+    image = stack.inspect(main, "{{.Config.Image}}")
+    settings = [f"{k}={v}" for k, v in env.items()] + [
+        "STATS_USER=admin", f"STATS_PASSWORD={stack.stats_password}"]
+    return docker("run", "-d", "--network", network,
+                  "--label", f"com.docker.compose.project={stack.project}-extra",
+                  *[a for e in settings for a in ("-e", e)], image, timeout=60)
 
 
 def container_logs(cid):
@@ -492,21 +760,23 @@ def step_reload(stack, reloads=3):
     cid = stack.containers("haproxy")[0]
     loads = container_logs(cid).count("Loading success")
     with SteadyClients(stack.http_port) as clients:
+        since = 0
         for n in range(1, reloads + 1):
-            time.sleep(1)
+            clients.wait_answers(since, "before the reload")
             docker("exec", cid, "haproxy-reload")
-            wait_until(lambda: container_logs(cid).count("Loading success") >= loads + n, 20,
+            wait_until(lambda: container_logs(cid).count("Loading success") >= loads + n, 60,
                        "HAProxy to reload")
-        time.sleep(1.5)
+            since = time.monotonic()
+        clients.wait_answers(since, "after the last reload")
     records, _ = clients.check({200}, "HAProxy reload")
-    check(stack.health(cid) == "healthy", "HAProxy unhealthy after the reloads")
+    wait_until(lambda: stack.health(cid) == "healthy", 120, "HAProxy healthy after the reloads")
     say(f"{reloads} HAProxy reloads (master-worker) under steady clients: {summary(records)}")
 
 
 def step_scale_up(stack, timings):
     before = {stack.hostname(c) for c in stack.containers("app")}
     start = time.monotonic()
-    stack.compose("up", "-d", "--scale", "app=3", timeout=300)
+    stack.compose("up", "-d", *SCALE_APP, "app=3", "app", timeout=300)
     returned = time.monotonic()
     timings["scale to 3 (compose returned)"] = returned - start
     after = {stack.hostname(c) for c in stack.containers("app")}
@@ -523,13 +793,72 @@ def step_scale_up(stack, timings):
         f"round robin over all 3")
 
 
+def prometheus_targets(stack):
+    """job -> set of instance labels of the targets Prometheus scraped successfully."""
+    status, body, _ = get(stack.prometheus_port, "/api/v1/targets?state=active")
+    check(status == 200, f"Prometheus /api/v1/targets answered {status}")
+    up = {}
+    for target in json.loads(body)["data"]["activeTargets"]:
+        if target["health"] == "up":
+            up.setdefault(target["labels"]["job"], set()).add(target["labels"]["instance"])
+    return up
+
+
+def container_ips(stack, cid):
+    return stack.inspect(cid, "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}").split()
+
+
+def step_monitoring(stack, timings):
+    """The monitoring profile: every app instance (the one scaled in too), HAProxy's exporter
+    and every Redis node are scraped, and the request counters move in Prometheus."""
+    want = {
+        "redisapp": {f"{ip}:8000" for c in stack.containers("app") for ip in container_ips(stack, c)},
+        "haproxy": {"haproxy:8406"},
+        "redis": {f"{ip}:6379" for service in ("redis-master", "redis-replica")
+                  for c in stack.containers(service) for ip in container_ips(stack, c)},
+        "redis-exporter": {"redis-exporter:9121"},
+    }
+    check(len(want["redisapp"]) == 3 and len(want["redis"]) == 3, f"expected targets: {want}")
+    start = time.monotonic()
+    up = wait_until(lambda: (lambda t: t if t == want else None)(prometheus_targets(stack)), 60,
+                    f"Prometheus to scrape every target: {want}", interval=0.5)
+    timings["prometheus: every target up (after scale to 3)"] = time.monotonic() - start
+    before = stack.prometheus_sum('redisapp_http_requests_total{route="/"}') or 0
+    for _ in range(20):
+        check(get(stack.http_port, "/")[0] == 200, "a ping failed")
+    wait_until(lambda: (stack.prometheus_sum('redisapp_http_requests_total{route="/"}') or 0)
+               >= before + 20, 30, "Prometheus to count the 20 pings", interval=0.5)
+    say(f"monitoring: Prometheus scrapes {sum(len(v) for v in up.values())} targets "
+        f"({', '.join(f'{job} {len(v)}' for job, v in sorted(up.items()))}), all up "
+        f"{timings['prometheus: every target up (after scale to 3)']:.1f} s after the scale; "
+        f"it counted 20 pings")
+    return stack.prometheus_sum("redisapp_failovers_followed_total") or 0
+
+
+def step_monitoring_failover(stack, failovers_before):
+    """After the failover Prometheus saw the instances follow it, and the alert fired."""
+    wait_until(lambda: (stack.prometheus_sum("redisapp_failovers_followed_total") or 0)
+               > failovers_before, 30, "sum(redisapp_failovers_followed_total) to rise",
+               interval=0.5)
+
+    def alert_state():
+        status, body, _ = get(stack.prometheus_port, "/api/v1/alerts")
+        states = {a["state"] for a in json.loads(body)["data"]["alerts"]
+                  if a["labels"]["alertname"] == "FailoverFollowed"}
+        return states & {"firing", "pending"}
+    states = wait_until(alert_state, 30, "the FailoverFollowed alert", interval=0.5)
+    after = stack.prometheus_sum("redisapp_failovers_followed_total")
+    say(f"monitoring: sum(redisapp_failovers_followed_total) {failovers_before:.0f} -> "
+        f"{after:.0f}; FailoverFollowed {'/'.join(sorted(states))}")
+
+
 def step_failover(stack, timings):
     nodes = stack.redis_by_name()
     old_name = stack.master_name()
     check(old_name == "redis-master", f"the master is {old_name} before the failover")
     old = nodes[old_name]
     with SteadyClients(stack.http_port) as clients:
-        time.sleep(1.5)
+        clients.wait_answers(0, "before the pause")
         paused_at = time.monotonic()
         docker("pause", old)
         say(f"paused redis-master ({old[:12]}) under {clients.count} steady clients")
@@ -539,7 +868,6 @@ def step_failover(stack, timings):
             switched_at = time.monotonic()
             outage, first = wait_until(lambda: clients.recovery(paused_at), 60,
                                        "200s again after the failover", interval=0.05)
-            time.sleep(1)
         finally:
             docker("unpause", old)
         unpaused_at = time.monotonic()
@@ -554,7 +882,7 @@ def step_failover(stack, timings):
                 and nodes.get(info.get("master_host")) == nodes[new_name]
         wait_until(rejoined, 90, "the old master to rejoin as a replica", interval=0.5)
         rejoined_at = time.monotonic()
-        time.sleep(1)
+        clients.wait_answers(rejoined_at, "after the rejoin")
     records, values = clients.check({200, 503}, "failover")
     after = [r for r in records if r[1] >= first[1]]
     check(any(r[3] == 200 for r in after[-20:]), "no 200s at the end of the failover phase")
@@ -573,8 +901,8 @@ def step_failover(stack, timings):
 def step_restart_demoted(stack, master_name):
     """The old master's rewritten config (on its named volume) keeps it a replica."""
     cid = stack.containers("redis-master")[0]
-    docker("restart", "-t", "15", cid, timeout=60)
-    wait_until(lambda: stack.health(cid) == "healthy", 60, "redis-master healthy again")
+    docker("restart", "-t", "15", cid, timeout=180)
+    wait_until(lambda: stack.health(cid) == "healthy", 120, "redis-master healthy again")
     info = stack.info(cid)
     check(info.get("role") == "slave"
           and stack.redis_by_name().get(info.get("master_host")) == stack.redis_by_name()[master_name],
@@ -586,22 +914,27 @@ def step_restart_demoted(stack, master_name):
 def step_restart_master(stack, master_name, timings):
     cid = stack.redis_by_name()[master_name]
     with SteadyClients(stack.http_port) as clients:
-        time.sleep(1)
+        clients.wait_answers(0, "before the restart")
         before = [int(r[4]) for r in clients.snapshot() if r[3] == 200]
         check(before, "no 200 before the restart")
         restart_at = time.monotonic()
-        docker("restart", "-t", "15", cid, timeout=60)
+        docker("restart", "-t", "15", cid, timeout=180)
         say(f"restarted the master {master_name} after {len(before)} pings, "
             f"last {max(before)}")
         restarted_at = time.monotonic()
         outage, first = wait_until(lambda: clients.recovery(restart_at), 90,
                                    "200s again after the restart", interval=0.05)
-        time.sleep(1)
+        clients.wait_answers(first[1], "after the restart")
     records, values = clients.check({200, 503}, "master restart")
     later = [int(r[4]) for r in records if r[3] == 200 and r[1] > restart_at]
     check(later and min(later) > max(before), f"after the restart the counter went from "
                                                f"{max(before)} to {min(later or [0])}")
     now_master = stack.master_name()
+    # a restart that outlasted down-after leaves a failover behind whose reconfiguration (the
+    # old master turned replica at Sentinel's next INFO round, then a full resync) goes on
+    # after the first 200s; until it ends the master cannot have writes confirmed
+    wait_until(lambda: stack_settled(stack), 120, "a settled stack after the master restart",
+               interval=0.5)
     timings["master restart: 200s again after"] = first[2] - restart_at
     say(f"master restart: {summary(records)}; docker restart took "
         f"{restarted_at - restart_at:.1f} s, "
@@ -620,18 +953,18 @@ def step_stop_apps(stack, timings):
     more, under steady clients: every request answered 200, exactly one increment each."""
     count_before = count_on_master(stack)
     with SteadyClients(stack.http_port) as clients:
-        time.sleep(1)
+        clients.wait_answers(0, "before the scale down")
         start = time.monotonic()
-        stack.compose("up", "-d", "--scale", "app=2", timeout=120)
+        stack.compose("up", "-d", *SCALE_APP, "app=2", "app", timeout=300)
         timings["scale down 3 -> 2 (compose returned)"] = time.monotonic() - start
-        time.sleep(1)
+        clients.wait_answers(time.monotonic(), "after the scale down")
         victim = stack.containers("app")[0]
         start = time.monotonic()
-        docker("stop", victim, timeout=60)
+        docker("stop", victim, timeout=180)
         timings["docker stop of an app instance"] = time.monotonic() - start
         check(stack.inspect(victim, "{{.State.ExitCode}}") == "0",
               "the stopped app instance did not exit 0")
-        time.sleep(1.5)
+        clients.wait_answers(time.monotonic(), "after the docker stop")
     records, values = clients.check({200}, "app stop")
     count_after = count_on_master(stack)
     check(count_after - count_before == len(values),
@@ -639,6 +972,77 @@ def step_stop_apps(stack, timings):
     check(len(values) > 100, f"only {len(values)} requests in the drain phase")
     say(f"scale down to 2, then docker stop of one more: {summary(records)}, the count moved by "
         f"exactly that; the stopped instance exited 0")
+
+
+def stack_settled(stack):
+    """The Sentinels agree on the master, which has both replicas online, and each replica's
+    link to it is up."""
+    names = set()
+    for cid in stack.containers("sentinel"):
+        out = stack.redis_cli(cid, "SENTINEL", "get-master-addr-by-name", MASTER_NAME,
+                              sentinel=True, timeout=30).split()
+        names.add(out[0] if len(out) == 2 else None)
+    if len(names) != 1 or None in names:
+        return False
+    nodes = stack.redis_by_name()
+    master = nodes[names.pop()]
+    if stack.info(master).get("connected_slaves") != "2":
+        return False
+    for cid in set(nodes.values()) - {master}:
+        info = stack.info(cid)
+        if info.get("role") != "slave" or info.get("master_link_status") != "up" \
+                or nodes.get(info.get("master_host")) != master:
+            return False
+    return True
+
+
+def step_partition(stack, timings):
+    """Two app instances behind HAProxy; the master's container is cut off its network for
+    about 10 s (docker network disconnect), then reconnected under the same names. Clients
+    record every answer: only 200s and prompt 503s, values strictly increasing per client, none
+    acknowledged twice, and the count on the final master at least every value shown."""
+    stack.compose("up", "-d", *SCALE_APP, "app=2", "app", timeout=300)
+    wait_until(lambda: len(query_instances(stack.http_port, 6)) == 2, 90,
+               "two app instances in rotation", interval=0.5)
+    wait_until(lambda: stack_settled(stack), 90, "a settled stack before the partition")
+    nodes = stack.redis_by_name()
+    master_name = stack.master_name()
+    cid = nodes[master_name]
+    networks = json.loads(stack.inspect(cid, "{{json .NetworkSettings.Networks}}"))
+    network, settings = next(iter(networks.items()))
+    aliases = settings.get("Aliases") or []  # the service name, and the hostname others use
+    with SteadyClients(stack.http_port) as clients:
+        clients.wait_answers(0, "before the partition")
+        cut_at = time.monotonic()
+        docker("network", "disconnect", network, cid)
+        say(f"cut {master_name} ({cid[:12]}) off {network} under {clients.count} clients")
+        try:
+            time.sleep(10)
+        finally:
+            args = [x for a in aliases for x in ("--alias", a)]
+            docker("network", "connect", *args, network, cid)
+        healed_at = time.monotonic()
+        wait_until(lambda: stack_settled(stack), 120, "a settled stack after the partition",
+                   interval=0.5)
+        settled_at = time.monotonic()
+        first = wait_until(lambda: clients.first_200_after(settled_at), 30,
+                           "200s after the partition", interval=0.05)
+        clients.wait_answers(first[1], "after the partition")
+    records, values = clients.check({200, 503}, "partition")
+    count = count_on_master(stack)
+    check(count >= max(values), f"count is {count} on the master, {max(values)} was shown")
+    ok_ends = sorted(r[2] for r in records if r[3] == 200 and r[1] >= cut_at)
+    marks = [cut_at] + ok_ends
+    longest = max(b - a for a, b in zip(marks, marks[1:]))
+    after = [r[2] for r in records if r[3] == 200 and r[1] >= healed_at]
+    back = min(after) - healed_at if after else first[2] - healed_at
+    timings["partition: longest outage"] = longest
+    timings["partition: first 200 after reconnect"] = back
+    timings["partition: settled after reconnect"] = settled_at - healed_at
+    say(f"partition of the master for 10 s: {summary(records)}, longest outage {longest:.1f} s, "
+        f"first 200 {back:.1f} s after the reconnect, settled after "
+        f"{settled_at - healed_at:.1f} s; master now {stack.master_name()}; values strictly "
+        f"increasing per client, none twice, count {count} >= {max(values)} shown")
 
 
 def image_sizes():
@@ -652,38 +1056,143 @@ def image_sizes():
 
 # --- main -----------------------------------------------------------------------------------
 
-def main():
-    workdir = tempfile.mkdtemp(prefix="redisapp-compose-")
-    pidfile = os.path.join(workdir, "dockerd.pid")
-    timings = {}
-    stack = None
-    failed = True
+def on_signal(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
-    def on_signal(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+
+def catch_signals():
     # SIGINT too: a shell that starts us in the background leaves it ignored
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
 
+
+def ignore_signals():
+    """For cleanups that must run to their end: no second Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def tear_down(stack, failed, timings):
+    """`down -v`, then checks nothing of the project is left. Returns whether anything failed."""
+    if failed:
+        stack.dump_diagnostics()
+    start = time.monotonic()
     try:
-        start = time.monotonic()
-        run(["sh", ENGINE, "ensure", pidfile], timeout=900)
-        timings["engine ready (packages, dockerd, base image)"] = time.monotonic() - start
-        if os.path.exists(pidfile):
-            say(f"started dockerd (pid {open(pidfile).read().strip()}) for this test")
-        stack = Stack(workdir)
+        # a paused container cannot be stopped (an interrupt may have come mid-pause)
+        paused = docker("ps", "-q", "--filter", "status=paused", "--filter",
+                        f"label=com.docker.compose.project={stack.project}")
+        if paused:
+            docker("unpause", *paused.split())
+        volumes = stack.volumes()
+        stack.compose("down", "-v", "--remove-orphans", "-t", "20", timeout=300,
+                      new_session=True)
+        timings["down -v"] = time.monotonic() - start
+        existing = set(docker("volume", "ls", "-q").split())
+        left = [v for v in volumes if v in existing]
+        if left:
+            docker("volume", "rm", *left, check_rc=False)
+            raise TestFailure(f"volumes left after down -v: {left}")
+    except Exception as err:
+        failed = True
+        say(f"FAIL: down: {err}")
+    left = stack.all_containers()
+    if left:
+        failed = True
+        say(f"FAIL: containers left after down: {left}")
+    stack.log.close()
+    if not failed:
+        os.unlink(stack.log_path)
+    else:
+        say(f"compose output kept in {stack.log_path}")
+    return failed
+
+
+def run_version(workdir, compose, timings):
+    """The whole stack test under one compose implementation, torn down whatever happens.
+    Returns True when it passed; an interrupt is passed on after the teardown."""
+    stack = None
+    failed = True
+    catch_signals()
+    try:
+        say(f"=== compose {compose.label}: {compose.version()} ({' '.join(compose.argv)})")
+        stack = Stack(workdir, compose)
         step_up(stack, timings)
         step_layout(stack)
         step_counter(stack)
+        step_acl(stack)
         step_instances(stack)
         step_stats(stack)
         step_reload(stack)
         step_scale_up(stack, timings)
+        failovers = step_monitoring(stack, timings)
         master = step_failover(stack, timings)
+        step_monitoring_failover(stack, failovers)
         step_restart_demoted(stack, master)
         step_restart_master(stack, master, timings)
         step_stop_apps(stack, timings)
+        step_partition(stack, timings)
+        step_acl_after(stack)
         failed = False
+    except TestFailure as err:
+        say(f"FAIL: {err}")
+    except KeyboardInterrupt:
+        ignore_signals()
+        if stack is not None:
+            tear_down(stack, True, timings)
+        raise
+    except Exception:
+        import traceback
+        traceback.print_exc()
+    ignore_signals()
+    if stack is not None:
+        failed = tear_down(stack, failed, timings)
+    say(f"=== compose {compose.label}: {'passed' if not failed else 'FAILED'}")
+    return not failed
+
+
+def print_timings(engine_timings, timings):
+    print("\ntimings:", flush=True)
+    for name, seconds in engine_timings.items():
+        print(f"  {name:<48} {seconds:7.2f} s")
+    labels = list(timings)
+    if not labels:
+        return
+    print(f"  {'':<48} " + " ".join(f"{label:>9}" for label in labels))
+    names = []
+    for per_version in timings.values():
+        names += [n for n in per_version if n not in names]
+    for name in names:
+        cells = [f"{timings[l][name]:7.2f} s" if name in timings[l] else f"{'-':>9}"
+                 for l in labels]
+        print(f"  {name:<48} " + " ".join(cells))
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="redisapp-compose-")
+    pidfile = os.path.join(workdir, "dockerd.pid")
+    engine_timings, timings, results = {}, {}, {}
+    versions = []
+    failed = True
+    catch_signals()
+    try:
+        start = time.monotonic()
+        run(["sh", ENGINE, "ensure", pidfile], timeout=900)
+        engine_timings["engine ready (packages, dockerd, base image)"] = time.monotonic() - start
+        if os.path.exists(pidfile):
+            say(f"started dockerd (pid {open(pidfile).read().strip()}) for this test")
+        start = time.monotonic()
+        versions = compose_versions()
+        engine_timings["compose v2 plugin ready"] = time.monotonic() - start
+        print(run([sys.executable, CHECK_FILE]
+                  + (["--require-v2"] if any(v.label == "v2" for v in versions) else []),
+                  timeout=120, stderr_to_stdout=True).rstrip(), flush=True)
+        for compose in versions:
+            timings[compose.label] = {}
+            start = time.monotonic()
+            results[compose.label] = run_version(workdir, compose, timings[compose.label])
+            timings[compose.label]["whole run, up to the end of down -v"] = \
+                time.monotonic() - start
+        failed = not versions or not all(results.values())
     except TestFailure as err:
         say(f"FAIL: {err}")
     except KeyboardInterrupt as err:
@@ -692,58 +1201,24 @@ def main():
         import traceback
         traceback.print_exc()
     finally:
-        # the cleanup must run to its end: no second Ctrl-C, its commands in their own session
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        sizes = {}
-        if stack is not None:
-            if failed:
-                stack.dump_diagnostics()
-            sizes = image_sizes()
-            start = time.monotonic()
-            try:
-                # a paused container cannot be stopped (an interrupt may have come mid-pause)
-                paused = docker("ps", "-q", "--filter", "status=paused", "--filter",
-                                f"label=com.docker.compose.project={stack.project}")
-                if paused:
-                    docker("unpause", *paused.split())
-                volumes = stack.volumes()
-                stack.compose("down", "-v", "--remove-orphans", "-t", "20", timeout=300,
-                              new_session=True)
-                timings["down -v"] = time.monotonic() - start
-                existing = set(docker("volume", "ls", "-q").split())
-                left = [v for v in volumes if v in existing]
-                if left:
-                    docker("volume", "rm", *left, check_rc=False)
-                    raise TestFailure(f"volumes left after down -v: {left}")
-            except Exception as err:
-                failed = True
-                say(f"FAIL: down: {err}")
-            left = stack.all_containers()
-            if left:
-                failed = True
-                say(f"FAIL: containers left after down: {left}")
-            stack.log.close()
-            if not failed:
-                os.unlink(stack.log_path)
-            else:
-                say(f"compose output kept in {stack.log_path}")
-            run([DOCKER, "image", "prune", "-f", "--filter", "label=org.redisapp.component"],
-                timeout=120, check_rc=False, new_session=True)
+        ignore_signals()
+        sizes = image_sizes() if results else {}
+        run([DOCKER, "image", "prune", "-f", "--filter", "label=org.redisapp.component"],
+            timeout=120, check_rc=False, new_session=True)
         if os.path.exists(pidfile):
             out = run(["sh", ENGINE, "stop", pidfile], timeout=120, check_rc=False,
                       new_session=True, stderr_to_stdout=True)
             say(out.strip())
         if not failed:
             shutil.rmtree(workdir, ignore_errors=True)
-        print("\ntimings:", flush=True)
-        for name, seconds in timings.items():
-            print(f"  {name:<48} {seconds:7.2f} s")
+        print_timings(engine_timings, timings)
         if sizes:
             print("image sizes:")
             for image, mb in sizes.items():
                 print(f"  {image:<48} {mb:7.1f} MB")
-        print("compose test " + ("FAILED" if failed else "passed"), flush=True)
+        print("compose test " + ("FAILED" if failed else "passed") + " ("
+              + ", ".join(f"{label}: {'passed' if ok else 'FAILED'}"
+                          for label, ok in results.items()) + ")", flush=True)
     return 1 if failed else 0
 
 

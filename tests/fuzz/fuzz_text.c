@@ -1,6 +1,6 @@
 /* libFuzzer target: the escaping and UTF-8 checks of escape.c on arbitrary bytes. Invariants:
  * no crash, outputs NUL-terminated within their buffers, escaped outputs free of the characters
- * they must escape, and html_escape's reported length equal to a full-buffer run's. */
+ * they must escape, and escape_html's reported length equal to a full-buffer run's. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +17,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(in, data, size);
     in[size] = '\0';
-    utf8_check(in, size, &chars);
-    need = html_escape(in, size, small, sizeof(small));
+    escape_utf8_check(in, size, &chars);
+    need = escape_html(in, size, small, sizeof(small));
     if (strlen(small) >= sizeof(small)) abort();
-    if (need < sizeof(big) && (html_escape(in, size, big, sizeof(big)) != need ||
-                               strpbrk(big, "<>\"'") != NULL))
+    if (need < sizeof(big) &&
+        (escape_html(in, size, big, sizeof(big)) != need || strpbrk(big, "<>\"'") != NULL))
         abort();
-    log_escape(in, big, sizeof(big));
+    escape_log(in, big, sizeof(big));
     if (strpbrk(big, "\"\n\r") != NULL) abort();
-    json_escape(in, small, sizeof(small));
+    escape_json(in, small, sizeof(small));
     if (strlen(small) >= sizeof(small)) abort();
     free(in);
     return 0;

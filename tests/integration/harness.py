@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,9 +39,15 @@ def _stop_all_left():
                 pass
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 atexit.register(_stop_all_left)
-# a test run stopped with SIGTERM still stops what it started (atexit runs on SystemExit)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+# A run stopped with SIGTERM ends like one stopped with Ctrl-C: unittest lets a
+# KeyboardInterrupt through (it would count a SystemExit as one test's error and go on), and
+# the atexit guard then stops what the run started.
+signal.signal(signal.SIGTERM, _interrupt)
 
 
 def free_port():
@@ -58,8 +63,10 @@ def free_port():
     raise RuntimeError("no free port")
 
 
-def wait_until(predicate, timeout, interval=0.05, what="condition"):
-    """Polls predicate() until it returns a truthy value; fails after timeout seconds."""
+def wait_until(predicate, timeout, interval=0.05, what="condition", retry=(OSError, ValueError)):
+    """Polls predicate() until it returns a truthy value, which is returned; fails after timeout
+    seconds. An exception of a class in `retry` counts as "not yet" (and is named if time runs
+    out). The test harnesses of bench/ and tests/compose/ wait with this one too."""
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -67,7 +74,7 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
             value = predicate()
             if value:
                 return value
-        except (OSError, ValueError) as err:
+        except retry as err:
             last_error = err
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}"
@@ -139,11 +146,11 @@ class RespError(Exception):
 class RedisClient:
     """Just enough RESP2 for assertions: commands in, decoded replies out."""
 
-    def __init__(self, port, password=None, timeout=5.0, host="127.0.0.1"):
+    def __init__(self, port, password=None, timeout=5.0, host="127.0.0.1", username=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
         if password:
-            self.call("AUTH", password)
+            self.call("AUTH", *([username] if username else []), password)
 
     def close(self):
         self.sock.close()
@@ -198,8 +205,8 @@ class RedisClient:
         raise RespError(f"bad reply {line!r}")
 
 
-def redis_call(port, *args, password=None, timeout=5.0):
-    with RedisClient(port, password=password, timeout=timeout) as c:
+def redis_call(port, *args, password=None, timeout=5.0, username=None):
+    with RedisClient(port, password=password, timeout=timeout, username=username) as c:
         return c.call(*args)
 
 
@@ -207,12 +214,15 @@ class RedisServer:
     """A redis-server on a loopback port, with pause/resume/kill/restart.
 
     It runs from a config file in its own folder, so CONFIG REWRITE (which Sentinel sends
-    when it changes a node's role) works and survives a restart, like a node's volume."""
+    when it changes a node's role) works and survives a restart, like a node's volume. With a
+    `username`, the test talks to it as that ACL user, and `lines` set up the users (aclfile,
+    masteruser, masterauth) instead of requirepass."""
 
     def __init__(self, testcase, port=None, password=None, extra=(), config_file=None,
-                 replica_of=None, lines=()):
+                 replica_of=None, lines=(), username=None):
         self.port = port or free_port()
         self.password = password
+        self.username = username
         self.testcase = testcase
         self.process = None
         self.folder = tempfile.mkdtemp(prefix=f"redisapp-redis-{self.port}-")
@@ -223,7 +233,7 @@ class RedisServer:
                     "daemonize no", 'logfile ""', f"dir {self.folder}", "protected-mode no",
                     "repl-diskless-sync yes", "repl-diskless-sync-delay 0",
                     "enable-debug-command local"]
-            if password:
+            if password and not username:
                 conf += [f"requirepass {password}", f"masterauth {password}"]
             if replica_of:
                 conf.append(f"replicaof 127.0.0.1 {replica_of}")
@@ -250,15 +260,28 @@ class RedisServer:
 
     def ping(self):
         try:
-            return redis_call(self.port, "PING", password=self.password, timeout=1) == "PONG"
+            return redis_call(self.port, "PING", password=self.password, timeout=1,
+                              username=self.username) == "PONG"
         except (OSError, RespError):
             return False
 
     def call(self, *args):
-        return redis_call(self.port, *args, password=self.password)
+        return redis_call(self.port, *args, password=self.password, username=self.username)
 
     def role(self):
         return self.call("ROLE")[0]
+
+    def unread_bytes(self):
+        """Bytes clients sent this Redis that it has not read yet (while it is paused: the
+        commands waiting for it), summed over its connections in the kernel's socket table."""
+        total = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+            for row in rows:  # sl local remote st tx_queue:rx_queue ...
+                if int(row[1].rsplit(":", 1)[1], 16) == self.port and row[3] == "01":
+                    total += int(row[4].split(":")[1], 16)  # ESTABLISHED: its receive queue
+        return total
 
     def pause(self):
         self.process.send(signal.SIGSTOP)
@@ -275,19 +298,28 @@ class RedisServer:
 
 
 class SentinelCluster:
-    """A master, replicas and Sentinels on loopback, with fast failure detection."""
+    """A master, replicas and Sentinels on loopback, with fast failure detection.
+
+    With passwords only, every node has `requirepass`, `masterauth` and `sentinel auth-pass`.
+    With ACL users (`username`, `sentinel_username`: the test's own users on the data nodes and
+    on the Sentinels), `node_lines` and `sentinel_lines` set up the users instead."""
 
     def __init__(self, testcase, replicas=2, sentinels=3, password=None,
-                 sentinel_password=None, down_after_ms=1000, master_name="mymaster"):
+                 sentinel_password=None, down_after_ms=1000, master_name="mymaster",
+                 username=None, sentinel_username=None, node_lines=(), sentinel_lines=()):
         self.testcase = testcase
         self.password = password
         self.sentinel_password = sentinel_password
+        self.username = username
+        self.sentinel_username = sentinel_username
+        self.sentinel_lines = list(sentinel_lines)
         self.master_name = master_name
-        durable = ["min-replicas-to-write 1", "min-replicas-max-lag 3"]
-        master = RedisServer(testcase, password=password, lines=durable)
+        durable = ["min-replicas-to-write 1", "min-replicas-max-lag 3"] + list(node_lines)
+        master = RedisServer(testcase, password=password, lines=durable, username=username)
         self.nodes = {master.port: master}
         for _ in range(replicas):
-            node = RedisServer(testcase, password=password, replica_of=master.port, lines=durable)
+            node = RedisServer(testcase, password=password, replica_of=master.port, lines=durable,
+                               username=username)
             self.nodes[node.port] = node
         self.sentinel_ports = [free_port() for _ in range(sentinels)]
         self.sentinels = {}
@@ -304,10 +336,11 @@ class SentinelCluster:
                 f"sentinel down-after-milliseconds {self.master_name} {down_after_ms}",
                 f"sentinel failover-timeout {self.master_name} {max(3000, down_after_ms * 3)}",
                 f"sentinel parallel-syncs {self.master_name} 1"]
-        if self.password:
+        if self.password and not self.username:
             conf.append(f"sentinel auth-pass {self.master_name} {self.password}")
-        if self.sentinel_password:
+        if self.sentinel_password and not self.sentinel_username:
             conf.append(f"requirepass {self.sentinel_password}")
+        conf += self.sentinel_lines
         path = os.path.join(folder, "sentinel.conf")
         with open(path, "w") as f:
             f.write("\n".join(conf) + "\n")
@@ -321,7 +354,8 @@ class SentinelCluster:
                    what=f"redis-sentinel on port {port}")
 
     def sentinel_call(self, port, *args):
-        return redis_call(port, *args, password=self.sentinel_password, timeout=2)
+        return redis_call(port, *args, password=self.sentinel_password, timeout=2,
+                          username=self.sentinel_username)
 
     def settled(self):
         replicas = len(self.nodes) - 1
@@ -450,7 +484,8 @@ def raw_request(port, data, timeout=10.0, method="GET", host="127.0.0.1"):
     return response
 
 
-def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0):
+def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0,
+            host="127.0.0.1"):
     """One HTTP/1.1 request on a new connection (Connection: close)."""
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
     for name, value in (headers or {}).items():
@@ -459,21 +494,22 @@ def request(port, path="/", method="GET", headers=None, body=None, timeout=10.0)
     if body is not None:
         lines.append(f"Content-Length: {len(payload)}")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
-    return raw_request(port, data, timeout=timeout, method=method)
+    return raw_request(port, data, timeout=timeout, method=method, host=host)
 
 
 class KeepAliveClient:
     """Sends requests one after another on one keep-alive connection."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, host="127.0.0.1"):
         self.port = port
+        self.host = host
         self.timeout = timeout
         self.sock = None
         self.buf = b""
 
     def get(self, path="/", method="GET"):
         if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+            self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
             self.buf = b""
         start = time.monotonic()
         try:
@@ -594,6 +630,9 @@ defaults
     timeout client 10s
     timeout server 10s
     timeout queue 5s
+    # without it a check must answer within `inter` (100 ms): on a loaded machine (ASan, other
+    # work) a slow /readyz took both servers out at once (fall 1), and HAProxy answered 503
+    timeout check 2s
     retries 3
     option redispatch
 frontend web

@@ -3,8 +3,12 @@ two instances; /api/messages with every bad input refused and nothing stored; /a
 /metrics as Prometheus text whose counters move; the JSON access log."""
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import time
+import unittest
 
 from harness import (RedisServer, ServerTestCase, KeepAliveClient, raw_request, request,
                      wait_until)
@@ -69,9 +73,11 @@ class SessionTest(ServerTestCase):
 
     def test_bad_or_unknown_cookies_start_a_new_session(self):
         for cookie in ("sid=not-hex", "sid=", "sid=" + "A" * 32, "sid=" + "0" * 31,
-                       "sid=" + "0" * 33, "garbage;;;=", "sid=\x7f"):
+                       "sid=" + "0" * 33, "garbage;;;=", "sid=\x80"):
             answer, body = self.status(self.a, cookie=cookie)
             self.assertTrue(body["session"]["new"], cookie)
+        # a control character is no field value at all: refused before any handler runs
+        self.assertEqual(self.a.get("/api/status", headers={"Cookie": "sid=\x7f"}).status, 400)
         unknown = "0123456789abcdef" * 2  # well formed, never issued
         answer, body = self.status(self.a, cookie=f"sid={unknown}")
         self.assertTrue(body["session"]["new"])
@@ -183,8 +189,10 @@ class TopologyTest(ServerTestCase):
     def test_master_replicas_and_events(self):
         redis = RedisServer(self)
         replica = RedisServer(self, replica_of=redis.port)
-        wait_until(lambda: "master_link_status:up" in replica.call("INFO", "replication"), 10,
-                   what="the replica linked")
+        # the master lists the replica online only after its first ACK, up to a second after the
+        # replica's own link is up (diskless sync)
+        wait_until(lambda: "state=online" in redis.call("INFO", "replication"), 10,
+                   what="the master seeing its replica online")
         server = self.app(redis.port)
         wait_until(server.ready, 10, what="readiness")
         body = json.loads(server.get("/api/topology").text)
@@ -260,7 +268,7 @@ class MetricsTest(ServerTestCase):
         self.assertGreaterEqual(value(after, "redisapp_redis_connects_total"), 1)
         self.assertEqual(value(after, "redisapp_build_info", version=dict(
             next(l for (n, l) in after if n == "redisapp_build_info"))["version"],
-            instance='we\\"b\\\\1'), 1)
+            instance_name='we\\"b\\\\1'), 1)
         redis.pause()
         try:
             server.get("/")  # times out: a dropped connection
@@ -269,6 +277,43 @@ class MetricsTest(ServerTestCase):
         wait_until(lambda: parse_prometheus(server.get("/metrics").text)[0].get(
             ("redisapp_redis_connection_errors_total", frozenset()), 0) >= 1, 10,
             what="the connection error counted")
+
+
+    @unittest.skipUnless(shutil.which("promtool"), "promtool (Debian's prometheus) is missing: "
+                         "run make deps")
+    def test_promtool_accepts_the_metrics_and_master_up_follows_redis(self):
+        """Prometheus's own linter finds nothing to say about /metrics; the master_up gauge is 1
+        while Redis answers, 0 while it hangs, 1 again after."""
+        redis = RedisServer(self)
+        server = self.app(redis.port, name="lint", args=["--min-replicas-ack", "0"])
+        wait_until(server.ready, 10, what="readiness")
+        for path in ("/", "/query/", "/nowhere", "/api/status", "/helloworld", "/metrics"):
+            server.get(path)
+        text = server.get("/metrics").text
+        lint = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                              capture_output=True, timeout=60)
+        self.assertEqual((lint.returncode, lint.stdout + lint.stderr), (0, ""))
+        samples, types = parse_prometheus(text)
+        for name, labels in samples:  # Prometheus sets these two itself on every scraped series
+            self.assertFalse({"instance", "job"} & {key for key, _ in labels}, name)
+        for name, kind in types.items():
+            self.assertRegex(name, r"^redisapp_[a-z0-9_]+$")
+            if kind == "counter":
+                self.assertTrue(name.endswith("_total"), name)
+        self.assertEqual(samples[("redisapp_min_replicas_ack", frozenset())], 0)
+
+        def master_up():
+            return parse_prometheus(server.get("/metrics").text)[0][
+                ("redisapp_redis_master_up", frozenset())]
+
+        self.assertEqual(master_up(), 1)
+        redis.pause()
+        try:
+            server.get("/")  # its deadline passes: the connection is dropped
+            wait_until(lambda: master_up() == 0, 10, what="master_up 0 while Redis hangs")
+        finally:
+            redis.resume()
+        wait_until(lambda: master_up() == 1, 10, what="master_up 1 once Redis answers")
 
 
 class JsonAccessLogTest(ServerTestCase):

@@ -6,7 +6,9 @@ a stale one, wrong master name, wrong passwords) give distinct clear errors."""
 
 import concurrent.futures
 import json
+import re
 import signal
+import socket
 import threading
 import time
 
@@ -14,6 +16,8 @@ from harness import (SLOW, KeepAliveClient, RedisClient, RedisServer, SentinelCl
                      ServerTestCase, free_port, request, wait_until)
 
 TIMEOUT_MS = 500
+DOWN_AFTER_S = 1.0  # SentinelCluster's down-after-milliseconds
+LOCATOR_CHECK_INTERVAL_S = 1.0  # app/sentinel.c CHECK_INTERVAL_MS: the routine discovery
 # the longest a ping may take: its INCR and the batch's WAIT, each bounded by the timeout
 DEADLINE_S = 2 * TIMEOUT_MS / 1000 + 1.0 * SLOW
 
@@ -22,6 +26,57 @@ def master_in_use(server):
     """The master address the server uses now, per /api/status (None while none is known)."""
     master = json.loads(server.get("/api/status").text)["redis"]["master"]
     return master["address"] if master else None
+
+
+class MasterMonitor:
+    """MONITOR on a Redis node, keeping the times (the server's clock) at which a client sent
+    ROLE and then INFO replication: the locator's discoveries, when the node is the master."""
+
+    LINE = re.compile(r'^\+(\d+\.\d+) \[\d+ ([^\]]+)\] "(\w+)"(?: "(\w+)")?')
+
+    def __init__(self, testcase, port):
+        self.client = RedisClient(port, timeout=1.0)
+        self.client.call("MONITOR")
+        self.lock = threading.Lock()
+        self.role_at = {}  # client address -> time of its last ROLE
+        self.discoveries = []
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        testcase.addCleanup(self.stop)
+
+    def _run(self):
+        while not self.stop_flag.is_set():
+            try:
+                line = self.client._line().decode("utf-8", "replace")
+            except (socket.timeout, TimeoutError):
+                continue
+            except OSError:
+                return
+            match = self.LINE.match(line)
+            if match is None:
+                continue
+            when, client, command, argument = match.groups()
+            command = command.upper()
+            if command == "ROLE":
+                self.role_at[client] = float(when)
+            elif command == "INFO" and (argument or "").lower() == "replication" \
+                    and client in self.role_at:
+                with self.lock:
+                    self.discoveries.append(self.role_at.pop(client))
+
+    def count(self):
+        with self.lock:
+            return len(self.discoveries)
+
+    def times(self):
+        with self.lock:
+            return list(self.discoveries)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(5)
+        self.client.close()
 
 
 class Recorder:
@@ -56,6 +111,15 @@ class Recorder:
         self.stop_flag.set()
         for t in self.threads:
             t.join(30)
+
+    def wait_successes(self, since, count, what):
+        """Waits until every client got `count` 200s for requests sent at or after `since`
+        (a time.monotonic() value)."""
+        def each_got():
+            return all(sum(1 for start, _, status, _ in list(records)
+                           if status == 200 and start >= since) >= count
+                       for records in self.records)
+        wait_until(each_got, 30 * SLOW, what=what)
 
     def first_success_after(self, moment):
         ends = [end for records in self.records for start, end, status, _ in records
@@ -104,7 +168,7 @@ class SentinelFailoverTest(ServerTestCase):
         write on the new master; returns the old and new master ports."""
         old = self.cluster.master_port()
         recorder = self.recorder()
-        time.sleep(0.5)
+        recorder.wait_successes(0, 5, "5 answers to each client before the fault")
         fault_at = time.monotonic()
         fault(old)
         switched_at = None
@@ -118,7 +182,7 @@ class SentinelFailoverTest(ServerTestCase):
         self.assertEqual(master_in_use(self.server), f"127.0.0.1:{new}")
         wait_until(lambda: recorder.first_success_after(switched_at), 10 * SLOW,
                    what="a successful write after the failover")
-        time.sleep(0.5)
+        recorder.wait_successes(switched_at, 5, "5 answers to each client after the failover")
         recorder.stop()
         highest = recorder.check(self)
         follow_s = recorder.first_success_after(switched_at) - fault_at
@@ -137,7 +201,7 @@ class SentinelFailoverTest(ServerTestCase):
         recorder = self.recorder()
         self.cluster.nodes[old].resume()
         self.cluster.wait_replica(old)
-        time.sleep(0.5)
+        recorder.wait_successes(time.monotonic(), 5, "5 answers to each client after the rejoin")
         recorder.stop()
         highest = recorder.check(self)
         self.assertGreaterEqual(int(self.cluster.nodes[new].call("GET", "count")), highest)
@@ -162,7 +226,7 @@ class SentinelFailoverTest(ServerTestCase):
         self.cluster.nodes[old].start()  # comes back empty: Sentinel must demote it
         recorder = self.recorder()
         self.cluster.wait_replica(old)
-        time.sleep(0.5)
+        recorder.wait_successes(time.monotonic(), 5, "5 answers to each client after the rejoin")
         recorder.stop()
         highest = recorder.check(self)
         current = self.cluster.master_port()
@@ -297,7 +361,9 @@ class DurabilityTest(ServerTestCase):
                 return client.call("WAIT", "1", "100") == 1
 
         wait_until(replica_acknowledges, 10, what="the replica acknowledging writes")
-        server = self.app(master.port, args=["--min-replicas-ack", "1", "--threads", "2"])
+        # a deadline no WAIT comes near, even on a busy machine: this test is about batching
+        server = self.app(master.port, args=["--min-replicas-ack", "1", "--threads", "2",
+                                             "--redis-timeout-ms", "20000"])
         wait_until(server.ready, 10, what="readiness")
         master.call("SET", "count", 1000)
         master.call("CONFIG", "RESETSTAT")
@@ -363,3 +429,45 @@ class ReadReplicaTest(ServerTestCase):
             self.assertEqual(server.get("/query/").text,
                              "hello world from app, with value: from the master\n")
         self.assertGreaterEqual(gets_on_replica() - before, 5)
+
+    def test_a_failed_read_replica_wakes_the_locator_at_once(self):
+        """The read replica's connection failing reaches the locator, which looks again at once.
+
+        Every discovery asks the master's ROLE (then its INFO replication) on the locator's own
+        connection, so MONITOR on the master shows when each one ran. Without a report, the
+        discovery after the replica's death comes from the routine check, at least
+        LOCATOR_CHECK_INTERVAL_S after the previous one ended, or from Sentinel, at least
+        down-after-milliseconds after the death; with it, at once (within the locator's 100 ms
+        spacing of discoveries)."""
+        cluster = SentinelCluster(self)
+        server = self.app(None, args=cluster.sentinel_args() + ["--read-from-replicas", "on",
+                                                                "--threads", "1"])
+
+        def read_replica_port():
+            replica = json.loads(server.get("/api/status").text)["redis"]["read_replica"]
+            return int(replica["address"].split(":")[1]) if replica else None
+
+        wait_until(read_replica_port, 15 * SLOW, what="a replica for reads")
+        dead = read_replica_port()
+        other = next(p for p in cluster.nodes if p not in (dead, cluster.master_port()))
+        discoveries = MasterMonitor(self, cluster.master_port())
+        # a discovery that runs after the worker's read connection is up: the next one is due
+        # a full check interval later (no /api call from here on: it would ask ROLE too)
+        wait_until(lambda: discoveries.count() >= 2, 10 * SLOW, what="two routine discoveries")
+        seen = discoveries.count()
+        wait_until(lambda: discoveries.count() > seen, 10 * SLOW, what="a routine discovery")
+        last_before = discoveries.times()[-1]
+        cluster.nodes[dead].kill()
+        killed = time.time()
+        wait_until(lambda: discoveries.count() > seen + 1, 10 * SLOW,
+                   what="the discovery after the replica died")
+        first_after = discoveries.times()[seen + 1]
+        # without the report the gap is the interval (plus the discovery's own time): a margin of
+        # a tenth of it keeps the two apart
+        self.assertLess(first_after - last_before, 0.9 * LOCATOR_CHECK_INTERVAL_S,
+                        f"the replica died {killed - last_before:.3f} s after a discovery; the "
+                        f"next one came {first_after - killed:.3f} s after its death: the "
+                        "routine check, not the failure report")
+        self.assertLess(first_after - killed, DOWN_AFTER_S)  # not Sentinel's +sdown either
+        wait_until(lambda: read_replica_port() == other, 10 * SLOW,
+                   what="reads moving to the other replica")

@@ -41,6 +41,8 @@ static void test_defaults(void)
     CHECK_STR(cfg.redis.host, "127.0.0.1");
     CHECK(cfg.redis.port == 6379);
     CHECK_STR(cfg.redis_password, "");
+    CHECK_STR(cfg.redis_username, "");
+    CHECK_STR(cfg.sentinel_username, "");
     CHECK(cfg.redis_timeout_ms == 1000);
     CHECK(cfg.threads >= 1);
     CHECK(cfg.log_level == LOG_INFO);
@@ -187,6 +189,52 @@ static void test_password_file(void)
     unlink(path);
 }
 
+static void test_usernames(void)
+{
+    struct config cfg;
+    char error[CONFIG_ERROR_MAX_BYTES];
+    char path[] = "/tmp/redisapp-test-pw-XXXXXX";
+    int fd = mkstemp(path);
+    const char *env[] = {"REDIS_USERNAME",
+                         "app",
+                         "REDIS_PASSWORD",
+                         "pw",
+                         "REDIS_SENTINEL_USERNAME",
+                         "app-s",
+                         "REDIS_SENTINEL_PASSWORD_FILE",
+                         path,
+                         NULL};
+    const char *plain[] = {"redisapp", NULL};
+    const char *flags[] = {"redisapp", "--redis-username", "other", "--sentinel-username=peer",
+                           NULL};
+    const char *user_alone[] = {"REDIS_USERNAME", "app", NULL};
+    const char *sentinel_user_alone[] = {"REDIS_SENTINEL_USERNAME", "app", "REDIS_PASSWORD", "pw",
+                                         NULL};
+    const char *spaced[] = {"REDIS_USERNAME", "my app", "REDIS_PASSWORD", "pw", NULL};
+    const char *empty_user[] = {"REDIS_USERNAME", "", "REDIS_PASSWORD", "pw", NULL};
+
+    CHECK(fd >= 0);
+    CHECK(write(fd, "s-pw\n", 5) == 5);
+    close(fd);
+    CHECK(load(&cfg, env, plain, error) == CONFIG_OK);
+    CHECK_STR(cfg.redis_username, "app");
+    CHECK_STR(cfg.redis_password, "pw");
+    CHECK_STR(cfg.sentinel_username, "app-s");
+    CHECK_STR(cfg.sentinel_password, "s-pw"); /* a username with a password from a file */
+    CHECK(load(&cfg, env, flags, error) == CONFIG_OK);
+    CHECK_STR(cfg.redis_username, "other"); /* the flags win */
+    CHECK_STR(cfg.sentinel_username, "peer");
+    /* an empty variable is unset: AUTH with the password alone, as before */
+    CHECK(load(&cfg, empty_user, plain, error) == CONFIG_OK);
+    CHECK_STR(cfg.redis_username, "");
+    unlink(path);
+    expect_invalid(user_alone, plain,
+                   "--redis-username / REDIS_USERNAME needs a password: set --redis-password");
+    expect_invalid(sentinel_user_alone, plain,
+                   "--sentinel-username / REDIS_SENTINEL_USERNAME needs a password");
+    expect_invalid(spaced, plain, "invalid REDIS_USERNAME 'my app'");
+}
+
 static void test_help_and_version(void)
 {
     struct config cfg;
@@ -194,8 +242,19 @@ static void test_help_and_version(void)
     const char *help[] = {"redisapp", "--port", "1", "--help", NULL};
     const char *version[] = {"redisapp", "--version", NULL};
 
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = open_memstream(&text, &text_len);
+
     CHECK(load(&cfg, NULL, help, error) == CONFIG_SHOW_HELP);
     CHECK(load(&cfg, NULL, version, error) == CONFIG_SHOW_VERSION);
+    CHECK(out != NULL);
+    config_print_help(out, "redisapp");
+    fclose(out);
+    CHECK(strstr(text, "--redis-username NAME") != NULL && strstr(text, "REDIS_USERNAME") != NULL);
+    CHECK(strstr(text, "--sentinel-username NAME") != NULL &&
+          strstr(text, "REDIS_SENTINEL_USERNAME") != NULL);
+    free(text);
 }
 
 static void test_static_dir(void)
@@ -274,6 +333,7 @@ int main(void)
     test_invalid();
     test_secret_never_echoed();
     test_password_file();
+    test_usernames();
     test_help_and_version();
     test_static_dir();
     test_sentinel_settings();

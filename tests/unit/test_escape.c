@@ -11,27 +11,27 @@ static void test_html(void)
     char out[64];
     const char *in = "<a href=\"x\">Tom & 'Jerry'</a>";
 
-    CHECK(html_escape(in, strlen(in), out, sizeof(out)) == strlen(out));
+    CHECK(escape_html(in, strlen(in), out, sizeof(out)) == strlen(out));
     CHECK_STR(out, "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;");
-    CHECK(html_escape("plain", 5, out, sizeof(out)) == 5);
+    CHECK(escape_html("plain", 5, out, sizeof(out)) == 5);
     CHECK_STR(out, "plain");
     /* truncation still reports the full length and terminates */
-    CHECK(html_escape("<<<<", 4, out, 6) == 16);
+    CHECK(escape_html("<<<<", 4, out, 6) == 16);
     CHECK(strlen(out) == 5);
-    CHECK(html_escape("<", 1, NULL, 0) == 4);
+    CHECK(escape_html("<", 1, NULL, 0) == 4);
 }
 
 static void test_log(void)
 {
     char out[32];
 
-    CHECK(log_escape("/ping", out, sizeof(out)) == 5);
+    CHECK(escape_log("/ping", out, sizeof(out)) == 5);
     CHECK_STR(out, "/ping");
-    log_escape("/a\"b\\c\n\x7f", out, sizeof(out));
+    escape_log("/a\"b\\c\n\x7f", out, sizeof(out));
     CHECK_STR(out, "/a\\x22b\\x5cc\\x0a\\x7f");
-    log_escape("/\xc3\xa9", out, sizeof(out));
+    escape_log("/\xc3\xa9", out, sizeof(out));
     CHECK_STR(out, "/\\xc3\\xa9");
-    CHECK(log_escape("0123456789", out, 5) == 4);
+    CHECK(escape_log("0123456789", out, 5) == 4);
     CHECK_STR(out, "0123");
 }
 
@@ -57,33 +57,33 @@ static void test_utf8(void)
 {
     size_t chars = 0;
 
-    CHECK(utf8_check("plain", 5, &chars) && chars == 5);
-    CHECK(utf8_check("", 0, &chars) && chars == 0);
-    CHECK(utf8_check("\xc3\xa9t\xc3\xa9", 5, &chars) && chars == 3); /* été */
-    CHECK(utf8_check("\xe2\x82\xac", 3, &chars) && chars == 1);      /* € */
-    CHECK(utf8_check("\xf0\x9f\x98\x80", 4, &chars) && chars == 1);  /* U+1F600 */
-    CHECK(!utf8_check("\xff", 1, &chars));
-    CHECK(!utf8_check("\x80", 1, &chars));             /* lone continuation */
-    CHECK(!utf8_check("\xc3", 1, &chars));             /* cut short */
-    CHECK(!utf8_check("\xc0\xaf", 2, &chars));         /* overlong '/' */
-    CHECK(!utf8_check("\xe0\x80\xaf", 3, &chars));     /* overlong */
-    CHECK(!utf8_check("\xed\xa0\x80", 3, &chars));     /* surrogate U+D800 */
-    CHECK(!utf8_check("\xf4\x90\x80\x80", 4, &chars)); /* above U+10FFFF */
-    CHECK(!utf8_check("\xe2\x28\xa1", 3, &chars));     /* bad continuation */
+    CHECK(escape_utf8_check("plain", 5, &chars) && chars == 5);
+    CHECK(escape_utf8_check("", 0, &chars) && chars == 0);
+    CHECK(escape_utf8_check("\xc3\xa9t\xc3\xa9", 5, &chars) && chars == 3); /* été */
+    CHECK(escape_utf8_check("\xe2\x82\xac", 3, &chars) && chars == 1);      /* € */
+    CHECK(escape_utf8_check("\xf0\x9f\x98\x80", 4, &chars) && chars == 1);  /* U+1F600 */
+    CHECK(!escape_utf8_check("\xff", 1, &chars));
+    CHECK(!escape_utf8_check("\x80", 1, &chars));             /* lone continuation */
+    CHECK(!escape_utf8_check("\xc3", 1, &chars));             /* cut short */
+    CHECK(!escape_utf8_check("\xc0\xaf", 2, &chars));         /* overlong '/' */
+    CHECK(!escape_utf8_check("\xe0\x80\xaf", 3, &chars));     /* overlong */
+    CHECK(!escape_utf8_check("\xed\xa0\x80", 3, &chars));     /* surrogate U+D800 */
+    CHECK(!escape_utf8_check("\xf4\x90\x80\x80", 4, &chars)); /* above U+10FFFF */
+    CHECK(!escape_utf8_check("\xe2\x28\xa1", 3, &chars));     /* bad continuation */
 }
 
 static void test_json_escape(void)
 {
     char out[64];
 
-    CHECK(json_escape("plain", out, sizeof(out)) == 5);
+    CHECK(escape_json("plain", out, sizeof(out)) == 5);
     CHECK_STR(out, "plain");
-    json_escape("a\"b\\c\n\x01", out, sizeof(out));
+    escape_json("a\"b\\c\n\x01", out, sizeof(out));
     CHECK_STR(out, "a\\\"b\\\\c\\u000a\\u0001");
-    json_escape("caf\xc3\xa9", out, sizeof(out));
+    escape_json("caf\xc3\xa9", out, sizeof(out));
     CHECK_STR(out, "caf\xc3\xa9"); /* UTF-8 kept as is */
     /* truncation never splits an escape */
-    CHECK(json_escape("ab\n", out, 5) == 2);
+    CHECK(escape_json("ab\n", out, 5) == 2);
     CHECK_STR(out, "ab");
 }
 
