@@ -2,17 +2,19 @@
 """The stack on a three-node Docker Swarm on this one machine: `make swarm-up`, `make swarm-down`.
 
     docker/swarm/swarm.py up     readies the engine (docker/engine.sh, as `make up`), builds
-                                 the images, starts three node containers (each its own
-                                 dockerd) on a network of their own with fixed addresses,
-                                 makes all three managers (no ingress network: the stack
-                                 publishes in host mode), labels them, loads the images into
-                                 every node, deploys the stack derived from compose.yaml
-                                 (docker/swarm/stack.py) and waits until every task runs,
-                                 every container passes its compose healthcheck and every
-                                 node's HAProxy answers. Writes the URLs (one per node) to
-                                 build/swarm/url and the node containers' names to
-                                 build/swarm/nodes, and prints both. On failure or SIGINT it
-                                 removes what it started.
+                                 the images (with the compose `make up` uses), starts three
+                                 node containers (each its own dockerd) on a network of their
+                                 own with fixed addresses, makes all three managers (no
+                                 ingress network: the stack publishes in host mode), labels
+                                 them, loads the images into every node, deploys the stack
+                                 derived from compose.yaml (docker/swarm/stack.py), without
+                                 the monitoring profile (not made for Swarm: its Prometheus
+                                 publishes on 127.0.0.1 only, which Swarm cannot bind), and
+                                 waits until every task runs, every container passes its
+                                 compose healthcheck and every node's HAProxy answers. Writes
+                                 the URLs (one per node) to build/swarm/url and the node
+                                 containers' names to build/swarm/nodes, and prints both. On
+                                 failure or SIGINT it removes what it started.
     docker/swarm/swarm.py down   removes the nodes (the stack, its volumes and the nodes'
                                  engines live inside them), their network, the cgroups their
                                  containers left, build/swarm, and the dockerd `up` started.
@@ -46,6 +48,7 @@ import stack as stackfile  # noqa: E402  (docker/swarm/stack.py)
 
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
+COMPOSE_V2 = os.path.join(ROOT, "docker", "compose-v2.sh")
 STATE = os.path.join(ROOT, "build", "swarm")
 NODE_COUNT = 3
 SLOT_LABEL = stackfile.SLOT_LABEL
@@ -275,19 +278,33 @@ class Cluster:
             f.write(stackfile.dump(stack))
         return stack, placement
 
+    def compose_command(self):
+        """The compose command and its environment, chosen as `make up` chooses: COMPOSE if
+        set, else compose v2 (docker/compose-v2.sh: Debian trixie's plugin under build/,
+        fetched once), else docker-compose 1.29."""
+        if self.env.get("COMPOSE"):
+            return shlex.split(self.env["COMPOSE"]), self.env
+        result = subprocess.run(["sh", COMPOSE_V2, "ensure"], cwd=ROOT, env=self.env,
+                                timeout=300, text=True, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if result.returncode == 0 and result.stdout.strip():
+            return [DOCKER, "compose"], dict(self.env, DOCKER_CONFIG=result.stdout.strip())
+        say(f"compose v2 cannot be had ({result.stderr.strip()[-200:]}): docker-compose 1.29")
+        return ["docker-compose"], self.env
+
     def build_images(self):
-        """The node image and the stack's images (compose builds those, so the build
-        definitions stay in compose.yaml), side by side."""
-        compose = shlex.split(self.env["COMPOSE"]) if self.env.get("COMPOSE") else \
-            ["docker-compose"] if shutil.which("docker-compose") else [DOCKER, "compose"]
+        """The node image and the stack's images (compose builds those, without the
+        monitoring profile, so the build definitions stay in compose.yaml), side by side."""
+        compose, compose_env = self.compose_command()
         node = subprocess.Popen([DOCKER, "build", "-q", "-f", "docker/swarm/node.Dockerfile",
                                  "-t", self.node_image, "."], cwd=ROOT, env=self.env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        say(f"building {self.node_image} and the stack's images (REDISAPP_TAG={self.tag})")
+        say(f"building {self.node_image} and the stack's images with {shlex.join(compose)} "
+            f"(REDISAPP_TAG={self.tag})")
         try:
             run([*compose, "-p", self.name, "-f", os.path.join(ROOT, "compose.yaml"), "build",
-                 "-q"], timeout=1200, env=self.env, log=self.log)
+                 "-q"], timeout=1200, env=compose_env, log=self.log)
         except BaseException:
             node.kill()
             node.wait()

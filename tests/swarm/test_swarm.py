@@ -1,19 +1,22 @@
 #!/usr/bin/python3
 """The stack on a three-node Docker Swarm (docker/swarm/swarm.py), surviving the loss of a node.
 
-`swarm up` with random passwords, then, through the nodes' URLs: what was deployed is what
-compose.yaml says (environment, images, commands, healthchecks of every service); the layout
-(Redis master, replicas and Sentinels one per node, HAProxy on every node, the app spread);
-the counter; /query/ answers from instances on at least two nodes; `docker service scale` of
-the app to 6 puts every new task in rotation. Then, twice, with clients recording every answer
-(tests/compose/test_compose.py's recorder and checker) through a node that stays up:
-`docker kill` of a node; its app tasks run elsewhere; only 200s and prompt 503s, values
-strictly increasing per client, none shown twice; `docker start` of the node: it rejoins and
-its Redis comes back as a replica. First a node that holds only a replica and a Sentinel (no
-failover), then the node that holds the Redis master: the Sentinels on the other nodes fail
-over and the app follows. (In this order both nodes hold app tasks when killed: Swarm does not
-move tasks back to a node that rejoined.) Prints the timings. `swarm down` at the end and on
-every exit path (SIGINT, SIGTERM too), then checks the host engine holds nothing of the test.
+`swarm up` with a random password for every Redis user, then, through the nodes' URLs: what
+was deployed is what compose.yaml says (environment, images, commands, healthchecks of every
+service); the layout (Redis master, replicas and Sentinels one per node, HAProxy on every node,
+the app spread); every part logs in to Redis as its own user (the app as `app`); the counter;
+/query/ answers from instances on at least two nodes; `docker service scale` of the app to 6
+puts every new task in rotation. Then, twice, with clients recording every answer
+(tests/compose/test_compose.py's recorder and checker) through a node that stays up: `docker
+kill` of a node; its app tasks run elsewhere; only 200s and prompt 503s, values strictly
+increasing per client, none shown twice; `docker start` of the node: it rejoins and its Redis
+comes back as a replica. First a node that holds only a replica and a Sentinel (no failover),
+then the node that holds the Redis master: the Sentinels on the other nodes fail over and the
+app follows. (In this order both nodes hold app tasks when killed: Swarm does not move tasks
+back to a node that rejoined.) After both, every Redis node and Sentinel has its users and no
+part of the stack was refused anything (ACL LOG empty). Prints the timings. `swarm down` at the
+end and on every exit path (SIGINT, SIGTERM too), then checks the host engine holds nothing of
+the test.
 
 The swarm is started on the third node, so the leader never holds the first Redis master and is
 never killed: a leader's loss costs about 40 s of raft election before Swarm notices the node
@@ -38,7 +41,8 @@ sys.path.insert(0, os.path.join(ROOT, "docker", "swarm"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "compose"))
 import stack as stackfile  # noqa: E402
 import swarm  # noqa: E402
-from test_compose import Client, SteadyClients, TestFailure, check, summary  # noqa: E402
+from test_compose import (PASSWORD_VARIABLES, Client, SteadyClients, TestFailure,  # noqa: E402
+                          check, summary)
 
 MASTER_NAME = "mymaster"
 CLIENTS = int(os.environ.get("SWARM_TEST_CLIENTS", "4"))
@@ -62,16 +66,22 @@ def haproxy_timeout(name):
     return int(value) / (1000 if unit == "ms" else 1)
 
 
+# the app's longest answer to a ping while Redis does not answer: its INCR's deadline
+# (REDIS_TIMEOUT_MS, 1 s by default, which compose.yaml keeps), then WAIT's, half of that
+APP_DEADLINE_S = 1.5
+
+
 def prompt_bound():
     """How long a 503 may take while a node is lost. The node's addresses black-hole
     connections (no refusal, as on one machine): HAProxy may give up on `retries` attempts
     into the dead node, each after `timeout connect`, before its last attempt fails too or
-    reaches a live app that answers within its Redis deadline (1 s, the app's default); a
-    request already sent to an app on the node waits `timeout server`. Plus 1 s for a busy
-    machine, as the compose test's 3 s does."""
+    reaches a live app that answers within APP_DEADLINE_S; a request already sent to an app on
+    the node waits `timeout server`. Plus 1 s for a busy machine, as the compose test's 3 s
+    does."""
     connect = haproxy_timeout("connect")
     retries = int(haproxy_setting(r"^\s*retries (\d+)")[0])
-    return max(retries * connect + max(connect, 1.0), haproxy_timeout("server")) + 1.0
+    return max(retries * connect + max(connect, APP_DEADLINE_S),
+               haproxy_timeout("server")) + 1.0
 
 
 def say(message):
@@ -89,8 +99,7 @@ class Stack:
     def __init__(self, cluster, env):
         self.cluster = cluster
         self.env = env
-        self.redis_password = env["REDIS_PASSWORD"]
-        self.sentinel_password = env["SENTINEL_PASSWORD"]
+        self.passwords = {name: env[name] for name in PASSWORD_VARIABLES}
         self.placement = {}
 
     def node_of(self, service):
@@ -100,12 +109,14 @@ class Stack:
         return [n for n in self.cluster.nodes if self.cluster.running(n)]
 
     def redis_cli(self, service, *args, sentinel=False, timeout=10):
+        """redis-cli in the service's container, as the operator (`admin`)."""
         node = self.node_of(service)
         cid = self.cluster.container(node, service)
-        password = self.sentinel_password if sentinel else self.redis_password
+        password = self.passwords["SENTINEL_ADMIN_PASSWORD" if sentinel else
+                                  "REDIS_ADMIN_PASSWORD"]
         return self.cluster.on(node, "exec", "-e", f"REDISCLI_AUTH={password}", cid,
-                               "redis-cli", "-p", "26379" if sentinel else "6379", *args,
-                               timeout=timeout).strip()
+                               "redis-cli", "--user", "admin", "-p",
+                               "26379" if sentinel else "6379", *args, timeout=timeout).strip()
 
     def info(self, service):
         out = self.redis_cli(service, "INFO", "replication")
@@ -144,6 +155,36 @@ class Stack:
 
     def app_tasks(self):
         return [t for t in self.cluster.tasks("app") if t["state"].startswith("Running")]
+
+    def addresses(self):
+        """Address on the stack's network -> service, for every running container."""
+        network = f"{self.cluster.stack}_default"
+        found = {}
+        for node in self.alive():
+            cids = [cid for cid, _, _ in self.cluster.containers(node)]
+            if not cids:
+                continue
+            out = self.cluster.on(node, "inspect", "-f",
+                                  '{{index .Config.Labels "com.docker.swarm.service.name"}} '
+                                  f'{{{{with index .NetworkSettings.Networks "{network}"}}}}'
+                                  '{{.IPAddress}}{{end}}', *cids)
+            for line in out.splitlines():
+                service, _, address = line.partition(" ")
+                if address.strip():
+                    found[address.strip()] = service[len(self.cluster.stack) + 1:]
+        return found
+
+    def clients(self, service, sentinel=False):
+        """(address, user) of every connection to a Redis node or Sentinel but its own
+        (loopback: this test's redis-cli, the healthcheck)."""
+        out = self.redis_cli(service, "CLIENT", "LIST", sentinel=sentinel)
+        result = []
+        for line in out.splitlines():
+            fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+            address = fields.get("addr", "").rsplit(":", 1)[0]
+            if address and not address.startswith("127."):
+                result.append((address, fields.get("user")))
+        return result
 
 
 def query_instances(url_host, port, tries):
@@ -228,6 +269,86 @@ def step_layout(stack):
     say("layout: " + ", ".join(f"{s} on {stack.node_of(s)}" for s in stack.placement)
         + f"; HAProxy on every node; app on {sorted(app_nodes)}; swarm leader {leader}; "
           "the replicas announce their service names, each Sentinel sees 2 others")
+
+
+def acl_users(template):
+    """The users an ACL template of the Redis image defines (docker/redis/*.acl)."""
+    with open(os.path.join(ROOT, "docker", "redis", template)) as f:
+        return sorted(line.split()[1] for line in f if line.startswith("user "))
+
+
+def step_users(stack):
+    """Every part of the stack logs in as its own Redis user: on the master, each app task's
+    connections are `app`'s, each replica's `replication`'s, each Sentinel's `sentinel`'s; on
+    every Sentinel, each app task's are `app`'s and the other Sentinels' `peer`'s. The app
+    service holds no password but its two. Then ACL LOG is emptied everywhere: from here on an
+    entry is a refusal of something the stack itself did (step_acl_after)."""
+    spec = json.loads(stack.cluster.on(stack.cluster.manager(), "service", "inspect",
+                                       stack.cluster.service_name("app")))[0]
+    env = spec["Spec"]["TaskTemplate"]["ContainerSpec"].get("Env", [])
+    held = sorted(name for name, value in stack.passwords.items()
+                  if any(e.split("=", 1)[1:] == [value] for e in env))
+    check(held == ["REDIS_APP_PASSWORD", "SENTINEL_APP_PASSWORD"],
+          f"the app service holds the passwords of {held}")
+    # what each service's connections must log in as, on a data node and on a Sentinel
+    want_data = {"app": "app", "redis-replica": "replication", "sentinel": "sentinel"}
+    want_sentinel = {"app": "app", "sentinel": "peer"}
+
+    def kind(service):
+        return service.rsplit("-", 1)[0] if service.startswith(("redis-replica-",
+                                                                "sentinel-")) else service
+
+    def as_expected():
+        addresses = stack.addresses()
+        problems = []
+        for target, want, sentinel in [("redis-master", want_data, False)] + \
+                [(s, want_sentinel, True) for s in stack.sentinels()]:
+            connected = stack.clients(target, sentinel=sentinel)
+            users = {}
+            for address, user in connected:
+                users.setdefault(address, set()).add(user)
+            for address, service in addresses.items():
+                if service == target or kind(service) not in want:
+                    continue
+                expected = want[kind(service)]
+                if users.get(address) != {expected}:
+                    problems.append(f"{target}: {service} ({address}) connected as "
+                                    f"{sorted(users.get(address, []))}, not {expected}")
+            strangers = sorted(a for a in users if a not in addresses)
+            if strangers:
+                problems.append(f"{target}: connections from unknown addresses {strangers}")
+        if problems:
+            raise TestFailure("; ".join(problems))
+        return addresses
+    addresses = wait_until(as_expected, 30, "every connection as its own Redis user")
+    apps = sum(1 for s in addresses.values() if s == "app")
+    for service in ["redis-master", "redis-replica-1", "redis-replica-2"]:
+        stack.redis_cli(service, "ACL", "LOG", "RESET")
+    for sentinel in stack.sentinels():
+        stack.redis_cli(sentinel, "ACL", "LOG", "RESET", sentinel=True)
+    say(f"Redis users: the {apps} app tasks log in as `app` on the master and on every "
+        "Sentinel, the replicas as `replication`, the Sentinels as `sentinel` on the master and "
+        "`peer` among themselves; the app service holds only its two passwords")
+
+
+def step_acl_after(stack):
+    """After both nodes were lost and came back: every data node has the users of
+    users.acl, every Sentinel those of sentinel-users.acl (a promoted replica and a demoted
+    master kept theirs), and no part of the stack was refused anything (ACL LOG empty)."""
+    data_nodes = ["redis-master", "redis-replica-1", "redis-replica-2"]
+    users = {s: sorted(stack.redis_cli(s, "ACL", "USERS").split()) for s in data_nodes}
+    users.update({s: sorted(stack.redis_cli(s, "ACL", "USERS", sentinel=True).split())
+                  for s in stack.sentinels()})
+    for service, names in users.items():
+        template = "sentinel-users.acl" if service.startswith("sentinel") else "users.acl"
+        check(names == acl_users(template), f"{service} has the users {names}")
+    logs = {s: stack.redis_cli(s, "ACL", "LOG") for s in data_nodes}
+    logs.update({s: stack.redis_cli(s, "ACL", "LOG", sentinel=True) for s in stack.sentinels()})
+    refused = {s: log[:300] for s, log in logs.items() if log.strip()}
+    check(not refused, f"ACL LOG entries (a part of the stack was refused something): {refused}")
+    say(f"after the node losses: the {len(acl_users('users.acl'))} users on every data node, "
+        f"the {len(acl_users('sentinel-users.acl'))} on every Sentinel; ACL LOG empty on all "
+        "six (nothing the stack did was refused)")
 
 
 def step_counter(stack):
@@ -412,17 +533,24 @@ def dump_records(clients, label, fault_at):
     say(f"the clients' records are in {path}")
 
 
-def step_liveness_check(cluster):
+def step_liveness_check(stack, deployed):
     """The Redis image's liveness check (the one the stack runs on Swarm) passes for a replica
     whose master is unreachable, where the compose (readiness) check fails: a container of the
-    image on the host engine, a replica of an address that answers nobody (TEST-NET-1)."""
+    image on the host engine, with the passwords a replica of the stack gets, a replica of an
+    address that answers nobody (TEST-NET-1)."""
+    cluster = stack.cluster
     name = f"{cluster.name}-liveness"
     image = f"redisapp/redis:{cluster.tag}"
-    swarm.run([swarm.DOCKER, "run", "-d", "--name", name, "--label", cluster.label,
-               "-e", "REDIS_PASSWORD=p", "-e", "REDIS_MASTER_HOST=192.0.2.1", image, "replica"])
+    variables = [v for v in deployed["services"]["redis-replica-1"]["environment"]
+                 if v.endswith("_PASSWORD")]
+    check("HEALTH_PASSWORD" in variables, f"a replica's passwords: {variables}")
+    passwords = [arg for v in variables for arg in ("-e", f"{v}={stack.passwords[v]}")]
+    admin = ["-e", f"REDISCLI_AUTH={stack.passwords['REDIS_ADMIN_PASSWORD']}"]
+    swarm.run([swarm.DOCKER, "run", "-d", "--name", name, "--label", cluster.label, *passwords,
+               "-e", "REDIS_MASTER_HOST=192.0.2.1", image, "replica"])
     try:
         def link_down():
-            out = swarm.run([swarm.DOCKER, "exec", "-e", "REDISCLI_AUTH=p", name, "redis-cli",
+            out = swarm.run([swarm.DOCKER, "exec", *admin, name, "redis-cli", "--user", "admin",
                              "INFO", "replication"], check=False)
             return "master_link_status:down" in out
         wait_until(link_down, 30, "the replica to report its link down")
@@ -430,8 +558,9 @@ def step_liveness_check(cluster):
         def rc(*argv):
             return subprocess.run([swarm.DOCKER, "exec", name, *argv], capture_output=True,
                                   timeout=30).returncode
-        ping = swarm.run([swarm.DOCKER, "exec", "-e", "REDISCLI_AUTH=p", name, "redis-cli",
+        ping = swarm.run([swarm.DOCKER, "exec", *admin, name, "redis-cli", "--user", "admin",
                           "PING"], check=False).strip()
+        check(ping.startswith("MASTERDOWN"), f"PING of a replica without its master: {ping}")
         check(rc("/usr/local/bin/redis-health", "alive") == 0,
               f"redis-health alive fails for a replica whose master is away (PING: {ping})")
         check(rc("/usr/local/bin/redis-health") != 0,
@@ -511,9 +640,9 @@ def host_state(cluster):
 
 
 def main():
-    env = dict(os.environ, REDIS_PASSWORD="r-" + secrets.token_hex(8),
-               SENTINEL_PASSWORD="s-" + secrets.token_hex(8),
-               STATS_PASSWORD="h-" + secrets.token_hex(8))
+    # a random password for every Redis user, as the compose test does
+    env = dict(os.environ, STATS_PASSWORD="h-" + secrets.token_hex(8),
+               **{name: "p-" + secrets.token_hex(8) for name in PASSWORD_VARIABLES})
     cluster = swarm.Cluster(env)
     stack = Stack(cluster, env)
     timings = {}
@@ -530,15 +659,17 @@ def main():
         deployed, stack.placement = cluster.up()
         timings.update(cluster.timings)
         timings["swarm up in all"] = time.monotonic() - start
-        step_liveness_check(cluster)
+        step_liveness_check(stack, deployed)
         step_instance_dies_mid_request(cluster)
         step_deployed_as_composed(stack, deployed)
         step_layout(stack)
+        step_users(stack)
         step_counter(stack)
         step_instances(stack)
         step_scale(stack, timings)
         step_kill(stack, replica_victim(stack, stack.master()), timings, "replica node")
         step_kill(stack, stack.node_of(stack.master()), timings, "master node")
+        step_acl_after(stack)
         failed = False
     except (TestFailure, swarm.SwarmError) as err:
         say(f"FAIL: {err}")
