@@ -53,7 +53,13 @@ from its environment, as compose does. These are the only changes, each for a re
                           that is only slow must not get its Redis master restarted (seen
                           here: probes took over 3 s to start on a loaded machine, and Swarm
                           replaced every task of a node). `docker/swarm/swarm.py up` still
-                          waits for the compose checks (readiness) before it reports
+                          waits for the compose checks (readiness) before it reports.
+                          Every LIVENESS_INTERVAL rather than compose's 2 s: each probe is a
+                          `docker exec`, and on the local nodes (engines in containers) the
+                          probes of 11 tasks every 2 s took 0.55 of this machine's 2 cores
+                          (every 5 s: 0.2), enough to stall Redis, the app and HAProxy for
+                          seconds while others' tests ran. Swarm puts a task in DNS only once
+                          its first probe passed, so a longer interval delays new tasks
 
 Printed on stdout, or written to FILE. `tests/swarm/test_stack.py` checks that nothing else
 changes; `make test-swarm` deploys the result.
@@ -78,6 +84,8 @@ SWARM_HEALTHCHECK = {
 }
 # a liveness check answers at once or the process is hung: this long is only a slow machine
 LIVENESS_TIMEOUT = "10s"
+# how often it runs (see the head comment)
+LIVENESS_INTERVAL = "5s"
 RESTART_POLICY = {"no": "none", "always": "any", "unless-stopped": "any",
                   "on-failure": "on-failure"}
 # service keys that are carried through but may be changed by the rules above
@@ -260,6 +268,7 @@ def derive(compose, compose_dir=".", nodes=3, profiles=()):
             service["healthcheck"]["test"] = list(SWARM_HEALTHCHECK[tuple(test)])
         if test and test != ["NONE"] and not service["healthcheck"].get("disable"):
             service["healthcheck"]["timeout"] = LIVENESS_TIMEOUT
+            service["healthcheck"]["interval"] = LIVENESS_INTERVAL
         if "ports" in service:
             service["ports"] = swarm_ports(name, service["ports"])
             if not service["ports"]:

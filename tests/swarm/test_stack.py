@@ -73,6 +73,7 @@ class RealComposeFile(unittest.TestCase):
                 test = tuple(check["test"])
                 check["test"] = stack.SWARM_HEALTHCHECK.get(test, check["test"])
                 check["timeout"] = stack.LIVENESS_TIMEOUT
+                check["interval"] = stack.LIVENESS_INTERVAL
                 self.assertEqual(service["healthcheck"], check, f"{derived}: healthcheck")
             deploy = dict(source.get("deploy") or {})
             for key, value in deploy.items():
