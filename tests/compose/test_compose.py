@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The compose stack (compose.yaml) in a real Docker engine, proven through HAProxy, under
-compose v2 and under docker-compose 1.29, one after the other.
+compose v2 and under docker-compose 1.29, side by side.
 
 Makes sure an engine runs (docker/engine.sh: packages, dockerd, the debootstrap base image) and
 compose v2 is there (docker/compose-v2.sh: trixie's plugin under build/), checks compose.yaml
@@ -20,11 +20,17 @@ with two instances again, cutting the master's container off the network for 10 
 acknowledged value; all data nodes still have the same users and no service was refused
 anything (ACL LOG). Prints the timings per version and the image sizes.
 
+The versions run at the same time, each in a process of its own (this script again, with
+COMPOSE_TEST_ONE=label) with images of its own (REDISAPP_TAG suffixed with the label, so the
+two builders never tag the same image); their lines are printed as they come, each after its
+version's label. Most of a run is waiting for failovers, health checks and clients, so this
+saves about half the time, and each version is proven on an engine busy with the other.
+
 Always tears down (`down -v --remove-orphans`, dangling build images) and stops only what it
 started: the dockerd, when docker/engine.sh started one for it.
 
 Run: `make test-compose` (or /usr/bin/python3 tests/compose/test_compose.py) as root.
-Environment: COMPOSE_VERSIONS (default "v2 v1": the versions to run, in order), COMPOSE (one
+Environment: COMPOSE_VERSIONS (default "v2 v1": the versions to run), COMPOSE (one
 compose command to run instead, e.g. "docker-compose"), COMPOSE_TEST_CLIENTS (steady clients,
 default 4), COMPOSE_TEST_PROJECT (the projects' name prefix, default redisapptest),
 REDISAPP_TAG (the images' tag, default latest).
@@ -1167,7 +1173,63 @@ def print_timings(engine_timings, timings):
         print(f"  {name:<48} " + " ".join(cells))
 
 
+def run_one(label):
+    """A child of run_side_by_side: the engine and the plugin are ready, the file checked."""
+    timings = {label: {}}
+    catch_signals()
+    versions = [v for v in compose_versions() if v.label == label]
+    check(len(versions) == 1, f"COMPOSE_TEST_ONE: unknown version '{label}'")
+    workdir = tempfile.mkdtemp(prefix=f"redisapp-compose-{label}-")
+    start = time.monotonic()
+    passed = run_version(workdir, versions[0], timings[label])
+    timings[label]["whole run, up to the end of down -v"] = time.monotonic() - start
+    if passed:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_timings({}, timings)
+    for image, mb in image_sizes().items():
+        print(f"image size: {image:<48} {mb:7.1f} MB")
+    return passed
+
+
+def run_side_by_side(versions):
+    """Each version in a process of its own, at the same time; their lines printed as they
+    come, after the version's label. An interrupt is passed on to them (each tears its stack
+    down), and waited out. Returns {label: passed}."""
+    children = {}
+    for compose in versions:
+        env = dict(os.environ, COMPOSE_TEST_ONE=compose.label,
+                   REDISAPP_TAG=f"{TAG}-{compose.label}")
+        children[compose.label] = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__)], env=env, cwd=ROOT, text=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True)  # a Ctrl-C reaches them through us, once
+
+    def relay(label, proc):
+        for line in proc.stdout:
+            print(f"{label} | {line}", end="", flush=True)
+    relays = [threading.Thread(target=relay, args=item) for item in children.items()]
+    for thread in relays:
+        thread.start()
+    try:
+        for proc in children.values():
+            proc.wait()
+    except KeyboardInterrupt:
+        ignore_signals()
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in children.values():
+            proc.wait()
+        raise
+    finally:
+        for thread in relays:
+            thread.join()
+    return {label: proc.returncode == 0 for label, proc in children.items()}
+
+
 def main():
+    if os.environ.get("COMPOSE_TEST_ONE"):
+        return 0 if run_one(os.environ["COMPOSE_TEST_ONE"]) else 1
     workdir = tempfile.mkdtemp(prefix="redisapp-compose-")
     pidfile = os.path.join(workdir, "dockerd.pid")
     engine_timings, timings, results = {}, {}, {}
@@ -1186,12 +1248,16 @@ def main():
         print(run([sys.executable, CHECK_FILE]
                   + (["--require-v2"] if any(v.label == "v2" for v in versions) else []),
                   timeout=120, stderr_to_stdout=True).rstrip(), flush=True)
-        for compose in versions:
-            timings[compose.label] = {}
-            start = time.monotonic()
-            results[compose.label] = run_version(workdir, compose, timings[compose.label])
-            timings[compose.label]["whole run, up to the end of down -v"] = \
-                time.monotonic() - start
+        start = time.monotonic()
+        if len(versions) > 1:
+            results = run_side_by_side(versions)
+        else:
+            for compose in versions:
+                timings[compose.label] = {}
+                results[compose.label] = run_version(workdir, compose, timings[compose.label])
+                timings[compose.label]["whole run, up to the end of down -v"] = \
+                    time.monotonic() - start
+        engine_timings["every version, up to the last down -v"] = time.monotonic() - start
         failed = not versions or not all(results.values())
     except TestFailure as err:
         say(f"FAIL: {err}")
@@ -1202,7 +1268,7 @@ def main():
         traceback.print_exc()
     finally:
         ignore_signals()
-        sizes = image_sizes() if results else {}
+        sizes = image_sizes() if len(timings) == 1 else {}
         run([DOCKER, "image", "prune", "-f", "--filter", "label=org.redisapp.component"],
             timeout=120, check_rc=False, new_session=True)
         if os.path.exists(pidfile):
