@@ -1091,9 +1091,10 @@ def catch_signals():
 
 
 def ignore_signals():
-    """For cleanups that must run to their end: no second Ctrl-C."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """For cleanups that must run to their end: no second Ctrl-C (nor any signal that
+    catch_signals turns into an interrupt). The Swarm and fresh-machine tests use these too."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def tear_down(stack, failed, timings):

@@ -26,7 +26,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -34,7 +33,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "compose"))
-from test_compose import TestFailure, check, say, wait_until  # noqa: E402 (after the path)
+from test_compose import (TestFailure, catch_signals, check, ignore_signals, say,  # noqa: E402
+                          wait_until)
 
 ENGINE = os.path.join(ROOT, "docker", "engine.sh")
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
@@ -309,11 +309,7 @@ class FreshMachine:
 
 
 def main():
-    def on_signal(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, on_signal)
-
+    catch_signals()
     machine = FreshMachine()
     failed = True
     try:
@@ -329,9 +325,7 @@ def main():
         import traceback
         traceback.print_exc()
     finally:
-        # the cleanup runs to its end: no second Ctrl-C
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_IGN)
+        ignore_signals()  # the cleanup runs to its end
         start = time.monotonic()
         problems = machine.cleanup()
         for problem in problems:

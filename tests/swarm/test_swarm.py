@@ -31,7 +31,6 @@ records are kept in tests/artifacts/swarm/.
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -42,7 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "compose"))
 import stack as stackfile  # noqa: E402
 import swarm  # noqa: E402
 from test_compose import (PASSWORD_VARIABLES, Client, SteadyClients, TestFailure,  # noqa: E402
-                          check, summary)
+                          catch_signals, check, ignore_signals, summary)
 
 MASTER_NAME = "mymaster"
 CLIENTS = int(os.environ.get("SWARM_TEST_CLIENTS", "4"))
@@ -648,11 +647,7 @@ def main():
     timings = {}
     failed = True
     started_up = False
-
-    def on_signal(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, on_signal)
+    catch_signals()
     try:
         started_up = True
         start = time.monotonic()
@@ -679,8 +674,7 @@ def main():
         import traceback
         traceback.print_exc()
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        ignore_signals()
         if started_up:
             if failed:
                 diagnostics(cluster)
