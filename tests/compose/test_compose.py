@@ -1196,8 +1196,8 @@ def run_one(label):
     """A child of run_side_by_side: the engine and the plugin are ready, the file checked."""
     timings = {label: {}}
     catch_signals()
-    versions = [v for v in compose_versions() if v.label == label]
-    check(len(versions) == 1, f"COMPOSE_TEST_ONE: unknown version '{label}'")
+    versions = compose_versions()  # the parent passes COMPOSE_VERSIONS=label
+    check([v.label for v in versions] == [label], f"COMPOSE_TEST_ONE: unknown version '{label}'")
     workdir = tempfile.mkdtemp(prefix=f"redisapp-compose-{label}-")
     start = time.monotonic()
     passed = run_version(workdir, versions[0], timings[label])
@@ -1216,7 +1216,7 @@ def run_side_by_side(versions):
     down), and waited out. Returns {label: passed}."""
     children = {}
     for compose in versions:
-        env = dict(os.environ, COMPOSE_TEST_ONE=compose.label,
+        env = dict(os.environ, COMPOSE_TEST_ONE=compose.label, COMPOSE_VERSIONS=compose.label,
                    REDISAPP_TAG=f"{TAG}-{compose.label}")
         children[compose.label] = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__)], env=env, cwd=ROOT, text=True,
