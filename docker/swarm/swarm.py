@@ -233,18 +233,21 @@ class Cluster:
 
     def up(self):
         os.makedirs(STATE, exist_ok=True)
-        existing = run([DOCKER, "ps", "-aq", "--filter", f"label={self.label}"]).split()
-        if existing:
-            raise SwarmError(f"{self.name} has node containers already: make swarm-down first")
         if len(self.socket(self.nodes[-1])) > 100:  # sun_path holds 108 bytes
             raise SwarmError(f"{self.socket(self.nodes[-1])} is too long for a unix socket: "
                              "use a checkout with a shorter path")
         self.log = open(os.path.join(STATE, "swarm.log"), "a")
+        # the engine first: on a machine where no dockerd runs yet (a CI run, a fresh
+        # machine, after the compose test stopped the one it started) nothing can be asked
+        # of the host engine before this
         start = time.monotonic()
         run(["sh", ENGINE, "ensure", self.pidfile], timeout=900)
         if os.path.exists(self.pidfile):
             say(f"started dockerd (pid {open(self.pidfile).read().strip()}); swarm-down stops it")
         self.timings["engine ready"] = time.monotonic() - start
+        existing = run([DOCKER, "ps", "-aq", "--filter", f"label={self.label}"]).split()
+        if existing:
+            raise SwarmError(f"{self.name} has node containers already: make swarm-down first")
 
         stack, placement = self.derive()
         images = sorted({stackfile.interpolate(s["image"], self.env)
@@ -452,12 +455,30 @@ class Cluster:
 
     # --- down -------------------------------------------------------------------------------
 
-    def down(self):
+    def engine_answers_on_host(self):
+        return subprocess.run([DOCKER, "version", "--format", "{{.Server.Version}}"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=60).returncode == 0
+
+    def down(self, stop_engine=True):
         """Removes everything `up` made, also after a partial `up`; returns what could not be
-        removed (empty when the host is as it was)."""
+        removed (empty when the host is as it was). With stop_engine=False the dockerd `up`
+        started keeps running (the caller still asks the host engine what is left, then
+        calls stop_engine())."""
         problems = []
         if self.log is not None and not self.log.closed:
             self.log.close()
+        if not self.engine_answers_on_host():
+            # no engine: no node container can run; the folders are all there is to remove
+            say("down: no Docker engine answers on this host: removing the folders only")
+            if os.path.isdir(STATE):
+                for node in self.nodes:
+                    shutil.rmtree(self.node_dir(node), ignore_errors=True)
+            problems = [f"folder {self.node_dir(n)} left" for n in self.nodes
+                        if os.path.exists(self.node_dir(n))]
+            if stop_engine:
+                self.stop_engine()
+            return problems
         start = time.monotonic()
         nodes = run([DOCKER, "ps", "-aq", "--filter", f"label={self.label}"]).split()
         if nodes:
@@ -484,16 +505,22 @@ class Cluster:
                 problems.append(f"folder {self.node_dir(node)} left")
             if cgroups_of(node):
                 problems.append(f"cgroups left: {cgroups_of(node)[:3]}")
-        if os.path.exists(self.pidfile):
-            say(run(["sh", ENGINE, "stop", self.pidfile], timeout=120, check=False,
-                    log=None).strip() or "stopped the dockerd swarm-up started")
         for name in ("url", "nodes", "stack.yaml", "swarm.log"):
             path = os.path.join(STATE, name)
             if os.path.exists(path):
                 os.unlink(path)
+        if stop_engine:
+            self.stop_engine()
+        return problems
+
+    def stop_engine(self):
+        """Stops the dockerd `up` started (none when one was running before), then removes
+        build/swarm when nothing else is in it."""
+        if os.path.exists(self.pidfile):
+            say(run(["sh", ENGINE, "stop", self.pidfile], timeout=120, check=False,
+                    log=None).strip() or "stopped the dockerd swarm-up started")
         if os.path.isdir(STATE) and not os.listdir(STATE):
             os.rmdir(STATE)
-        return problems
 
 
 def cgroups_of(node):

@@ -678,23 +678,42 @@ def main():
         if started_up:
             if failed:
                 diagnostics(cluster)
-            start = time.monotonic()
-            volumes = cluster.host_volumes()
-            problems = cluster.down()
-            timings["swarm down"] = time.monotonic() - start
-            containers, networks = host_state(cluster)
-            left = set(volumes) & set(swarm.run([swarm.DOCKER, "volume", "ls", "-q"]).split())
-            for problem in problems + ([f"containers {containers}"] if containers else []) + \
-                    ([f"networks {networks}"] if networks else []) + \
-                    ([f"volumes {sorted(left)}"] if left else []):
+            try:
+                failed = clean_up(cluster, timings) or failed
+            except (swarm.SwarmError, subprocess.SubprocessError, OSError) as err:
                 failed = True
-                say(f"FAIL: left on the host: {problem}")
+                say(f"FAIL: cleaning up: {err}")
+            finally:
+                # only now: the checks above ask the host engine what is left
+                cluster.stop_engine()
         print("\ntimings:", flush=True)
         for name, seconds in timings.items():
             print(f"  {name:<60} {seconds:7.2f} s")
         print(f"  {'whole test':<60} {time.monotonic() - T0:7.2f} s")
         print("swarm test " + ("FAILED" if failed else "passed"), flush=True)
     return 1 if failed else 0
+
+
+def clean_up(cluster, timings):
+    """Removes the swarm, then checks the host engine holds nothing of it; True when
+    something is left."""
+    if not cluster.engine_answers_on_host():
+        problems = cluster.down(stop_engine=False)  # up never got an engine: folders only
+        for problem in problems:
+            say(f"FAIL: left on the host: {problem}")
+        return bool(problems)
+    start = time.monotonic()
+    volumes = cluster.host_volumes()
+    problems = cluster.down(stop_engine=False)
+    timings["swarm down"] = time.monotonic() - start
+    containers, networks = host_state(cluster)
+    left = set(volumes) & set(swarm.run([swarm.DOCKER, "volume", "ls", "-q"]).split())
+    problems += ([f"containers {containers}"] if containers else []) + \
+        ([f"networks {networks}"] if networks else []) + \
+        ([f"volumes {sorted(left)}"] if left else [])
+    for problem in problems:
+        say(f"FAIL: left on the host: {problem}")
+    return bool(problems)
 
 
 def diagnostics(cluster):
