@@ -469,11 +469,9 @@ class Cluster:
         if self.log is not None and not self.log.closed:
             self.log.close()
         if not self.engine_answers_on_host():
-            # no engine: no node container can run; the folders are all there is to remove
-            say("down: no Docker engine answers on this host: removing the folders only")
-            if os.path.isdir(STATE):
-                for node in self.nodes:
-                    shutil.rmtree(self.node_dir(node), ignore_errors=True)
+            # no engine: no node container can run; the files are all there is to remove
+            say("down: no Docker engine answers on this host: removing the files only")
+            self.remove_files()
             problems = [f"folder {self.node_dir(n)} left" for n in self.nodes
                         if os.path.exists(self.node_dir(n))]
             if stop_engine:
@@ -489,9 +487,7 @@ class Cluster:
         networks = run([DOCKER, "network", "ls", "-q", "--filter", f"label={self.label}"])
         if networks.split():
             run([DOCKER, "network", "rm", *networks.split()], check=False)
-        if os.path.isdir(STATE):
-            for node in self.nodes:
-                shutil.rmtree(self.node_dir(node), ignore_errors=True)
+        self.remove_files()
         say(f"down: folders removed after {time.monotonic() - start:.1f} s")
         left = run([DOCKER, "ps", "-aq", "--filter", f"label={self.label}"]).split()
         if left:
@@ -505,13 +501,20 @@ class Cluster:
                 problems.append(f"folder {self.node_dir(node)} left")
             if cgroups_of(node):
                 problems.append(f"cgroups left: {cgroups_of(node)[:3]}")
+        if stop_engine:
+            self.stop_engine()
+        return problems
+
+    def remove_files(self):
+        """The nodes' folders and what `up` wrote under build/swarm."""
+        if not os.path.isdir(STATE):
+            return
+        for node in self.nodes:
+            shutil.rmtree(self.node_dir(node), ignore_errors=True)
         for name in ("url", "nodes", "stack.yaml", "swarm.log"):
             path = os.path.join(STATE, name)
             if os.path.exists(path):
                 os.unlink(path)
-        if stop_engine:
-            self.stop_engine()
-        return problems
 
     def stop_engine(self):
         """Stops the dockerd `up` started (none when one was running before), then removes
