@@ -151,9 +151,11 @@ class Cluster:
         return run([DOCKER, "-H", f"unix://{self.socket(node)}", *args], timeout=timeout,
                    check=check, env=self.env, stdin=stdin)
 
-    def engine_answers(self, node):
-        return self.on(node, "version", "--format", "{{.Server.Version}}", timeout=10,
-                       check=False).strip() != ""
+    def engine_answers(self, node=None, timeout=10):
+        """Whether one node's engine answers, or with no node the host's."""
+        host = [] if node is None else ["-H", f"unix://{self.socket(node)}"]
+        return run([DOCKER, *host, "version", "--format", "{{.Server.Version}}"],
+                   timeout=timeout, check=False, env=self.env).strip() != ""
 
     def running(self, node):
         out = run([DOCKER, "inspect", "-f", "{{.State.Running}}", node], check=False)
@@ -455,11 +457,6 @@ class Cluster:
 
     # --- down -------------------------------------------------------------------------------
 
-    def engine_answers_on_host(self):
-        return subprocess.run([DOCKER, "version", "--format", "{{.Server.Version}}"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=60).returncode == 0
-
     def down(self, stop_engine=True):
         """Removes everything `up` made, also after a partial `up`; returns what could not be
         removed (empty when the host is as it was). With stop_engine=False the dockerd `up`
@@ -468,7 +465,7 @@ class Cluster:
         problems = []
         if self.log is not None and not self.log.closed:
             self.log.close()
-        if not self.engine_answers_on_host():
+        if not self.engine_answers(timeout=60):
             # no engine: no node container can run; the files are all there is to remove
             say("down: no Docker engine answers on this host: removing the files only")
             self.remove_files()

@@ -695,22 +695,20 @@ def main():
 
 
 def clean_up(cluster, timings):
-    """Removes the swarm, then checks the host engine holds nothing of it; True when
+    """Removes the swarm, then checks the host engine holds nothing of it (when `up` never got
+    an engine, `down` removes the files only and there is no engine to ask); True when
     something is left."""
-    if not cluster.engine_answers_on_host():
-        problems = cluster.down(stop_engine=False)  # up never got an engine: folders only
-        for problem in problems:
-            say(f"FAIL: left on the host: {problem}")
-        return bool(problems)
+    engine = cluster.engine_answers(timeout=60)
     start = time.monotonic()
-    volumes = cluster.host_volumes()
+    volumes = cluster.host_volumes() if engine else []
     problems = cluster.down(stop_engine=False)
     timings["swarm down"] = time.monotonic() - start
-    containers, networks = host_state(cluster)
-    left = set(volumes) & set(swarm.run([swarm.DOCKER, "volume", "ls", "-q"]).split())
-    problems += ([f"containers {containers}"] if containers else []) + \
-        ([f"networks {networks}"] if networks else []) + \
-        ([f"volumes {sorted(left)}"] if left else [])
+    if engine:
+        containers, networks = host_state(cluster)
+        left = set(volumes) & set(swarm.run([swarm.DOCKER, "volume", "ls", "-q"]).split())
+        problems += ([f"containers {containers}"] if containers else []) + \
+            ([f"networks {networks}"] if networks else []) + \
+            ([f"volumes {sorted(left)}"] if left else [])
     for problem in problems:
         say(f"FAIL: left on the host: {problem}")
     return bool(problems)
